@@ -1,0 +1,131 @@
+"""The `ace` command line.
+
+ace data run RECIPE [--out DIR] [--limit N] [--input DIR] [--ray-address ADDR] [--resume]
+ace data validate DIR
+ace data stats DIR
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from dataengine.recipe import RecipeError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.WARNING if args.quiet else logging.INFO,
+        format="%(asctime)s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )
+    try:
+        return args.handler(args)
+    except RecipeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ace", description=__doc__.split("\n")[0])
+    parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
+    groups = parser.add_subparsers(dest="group", required=True)
+    data = groups.add_parser("data", help="build, check and inspect pair corpora")
+    commands = data.add_subparsers(dest="command", required=True)
+    _add_run(commands)
+    validate = commands.add_parser("validate", help="check every shard against docs/FORMAT.md")
+    validate.add_argument("out", type=Path)
+    validate.add_argument("--no-decode", action="store_true", help="skip decoding the images")
+    validate.set_defaults(handler=_validate)
+    stats = commands.add_parser("stats", help="counts per task, status and score band")
+    stats.add_argument("out", type=Path)
+    stats.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    stats.set_defaults(handler=_stats)
+    return parser
+
+
+def _add_run(commands) -> None:
+    run = commands.add_parser("run", help="run a recipe into WebDataset shards")
+    run.add_argument("recipe", type=Path, help="a recipe YAML, e.g. pipelines/recipes/default.yaml")
+    run.add_argument("--out", type=Path, help="output directory (default: data/<recipe name>)")
+    run.add_argument("--limit", type=int, help="use only the first N source images")
+    run.add_argument(
+        "--input",
+        type=Path,
+        help="a folder of your own images (recursive; photo.txt beside photo.jpg "
+        "is its caption), replacing the recipe's source",
+    )
+    run.add_argument("--ray-address", help="a Ray cluster to run on (default: a local Ray)")
+    run.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue a killed run: complete shards are kept, the rest redone",
+    )
+    run.add_argument(
+        "--in-process",
+        action="store_true",
+        help="run without Ray, in this process (debugging, small inputs)",
+    )
+    run.set_defaults(handler=_run)
+
+
+def _run(args) -> int:
+    from dataengine.recipe import load_recipe
+    from dataengine.runner import run_recipe
+
+    if args.limit is not None and args.limit < 1:
+        raise RecipeError(f"--limit is {args.limit}; give a positive number of source images")
+    overrides = {"source": {"kind": "folder", "path": str(args.input)}} if args.input else None
+    recipe = load_recipe(args.recipe, overrides)
+    out = args.out or Path("data") / recipe.name
+    summary = run_recipe(
+        recipe,
+        out,
+        limit=args.limit,
+        resume=args.resume,
+        ray_address=args.ray_address,
+        in_process=args.in_process,
+        progress=not args.quiet,
+    )
+    failed = sum(v for k, v in summary.by_status.items() if k != "ok")
+    print(
+        f"{summary.samples} samples ({failed} failed rows) in {summary.shards} shards "
+        f"-> {out} ({summary.seconds:.1f} s)"
+    )
+    return 0
+
+
+def _validate(args) -> int:
+    from dataengine.validate import validate_output
+
+    report = validate_output(args.out, decode_images=not args.no_decode)
+    for problem in report.problems[:50]:
+        print(problem)
+    if len(report.problems) > 50:
+        print(f"... and {len(report.problems) - 50} more problems")
+    verdict = "valid" if report.ok else f"INVALID ({len(report.problems)} problems)"
+    print(
+        f"{args.out}: {verdict}: {report.shards} shards, {report.samples} samples, "
+        f"{report.rows} index rows"
+    )
+    return 0 if report.ok else 1
+
+
+def _stats(args) -> int:
+    from dataengine.corpus_stats import corpus_stats, format_stats
+
+    try:
+        stats = corpus_stats(args.out)
+    except FileNotFoundError as exc:
+        raise RecipeError(str(exc)) from None
+    print(json.dumps(stats, indent=2) if args.json else format_stats(stats))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,35 @@
+"""Stage `template_instructions`: write each pair's instruction from its task's phrasings.
+
+The phrasing is drawn with a generator seeded by the sample key, so an instruction never
+changes between runs, and the index of the phrasing is recorded in provenance.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dataengine.instruct.templates import render_instruction
+from dataengine.schema import Unit, rng_for
+from dataengine.stage import Stage
+
+
+@dataclass
+class TemplateParams:
+    overwrite: bool = False  # replace instructions written by an earlier stage
+
+
+class TemplateInstructions(Stage):
+    name = "template_instructions"
+    Params = TemplateParams
+    requires = frozenset({"pairs"})
+    provides = frozenset({"instructions"})
+
+    def process(self, unit: Unit) -> Unit:
+        for pair in unit.pairs:
+            if not pair.ok or (pair.instruction and not self.params.overwrite):
+                continue
+            rng = rng_for(self.seed, "template", pair.key)
+            pair.instruction, index = render_instruction(pair.task, pair.slots, rng)
+            pair.instruction_source = "template"
+            pair.provenance["template"] = index
+        return unit

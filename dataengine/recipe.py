@@ -1,0 +1,262 @@
+"""Strict YAML recipes: every key known, every type checked, every stage able to find its
+inputs, before any work starts. A mistake stops the run with one message that names the
+stage, the key and the fix.
+
+    name: default            # names the output and goes into every sample key
+    seed: 0                  # everything random derives from it
+    source: {kind: sample_corpus, photos: 240}
+    splits: {train: 0.9, val: 0.05, bench: 0.05}
+    unit_size: 32            # sources per work unit (= per shard)
+    stages:
+      - stage: decode
+        max_side: 768
+      - stage: pairs
+        tasks: {canny_extraction: 1.0, inpainting: 2.0}
+      - stage: template_instructions
+    sink: {jpeg_quality: 95}
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from dataengine.registry import SOURCES, STAGES
+from dataengine.schema import SPLITS
+from dataengine.sinks.shard_writer import SinkParams
+from dataengine.sources.base import Source
+from dataengine.stage import Stage
+
+TOP_LEVEL = {
+    "name": str,
+    "seed": int,
+    "source": dict,
+    "splits": dict,
+    "unit_size": int,
+    "stages": list,
+    "sink": dict,
+    "description": str,
+}
+REQUIRED = ("name", "source", "stages")
+
+
+class RecipeError(ValueError):
+    """A recipe that cannot run. The message names where and what to change."""
+
+
+@dataclass
+class Recipe:
+    name: str
+    seed: int
+    source: Source
+    stages: list[Stage]
+    splits: dict[str, float] = field(default_factory=lambda: {"train": 1.0})
+    unit_size: int = 32
+    sink: SinkParams = field(default_factory=SinkParams)
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+def load_recipe(path: str | Path, overrides: dict[str, Any] | None = None) -> Recipe:
+    """Read and validate a recipe file; `overrides` replaces top-level keys (e.g. source)."""
+    path = Path(path)
+    if not path.is_file():
+        raise RecipeError(
+            f"recipe {path} does not exist (the bundled ones are in pipelines/recipes/)"
+        )
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise RecipeError(f"recipe {path} is not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise RecipeError(f"recipe {path} must be a mapping with keys {', '.join(REQUIRED)}")
+    return build_recipe({**raw, **(overrides or {})}, where=path.name)
+
+
+def build_recipe(raw: dict[str, Any], where: str = "recipe") -> Recipe:
+    _check_top_level(raw, where)
+    name, seed = raw["name"], raw.get("seed", 0)
+    source = _build_source(raw["source"], where)
+    stages = [_build_stage(i, spec, name, seed, where) for i, spec in enumerate(raw["stages"], 1)]
+    _check_columns(stages, where)
+    return Recipe(
+        name=name,
+        seed=seed,
+        source=source,
+        stages=stages,
+        splits=_check_splits(raw.get("splits", {"train": 1.0}), where),
+        unit_size=_check_unit_size(raw.get("unit_size", 32), where),
+        sink=_build_params(SinkParams, raw.get("sink", {}), f"{where}, sink"),
+        raw=raw,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Sections
+# --------------------------------------------------------------------------------------------
+
+
+def _check_top_level(raw: dict[str, Any], where: str) -> None:
+    for key, value in raw.items():
+        if key not in TOP_LEVEL:
+            raise RecipeError(
+                f"{where}: unknown key {key!r}{_did_you_mean(key, TOP_LEVEL)}; "
+                f"valid keys: {', '.join(TOP_LEVEL)}"
+            )
+        _check_type(value, TOP_LEVEL[key], f"{where}: {key}")
+    for key in REQUIRED:
+        if key not in raw:
+            raise RecipeError(
+                f"{where}: missing key {key!r} (a recipe needs {', '.join(REQUIRED)})"
+            )
+    if not raw["stages"]:
+        raise RecipeError(f"{where}: stages is empty; list at least one stage")
+
+
+def _build_source(spec: dict[str, Any], where: str) -> Source:
+    spec = dict(spec)
+    kind = spec.pop("kind", None)
+    if kind not in SOURCES:
+        raise RecipeError(
+            f"{where}, source: kind {kind!r} is not a source; choose one of "
+            f"{', '.join(sorted(SOURCES))}{_did_you_mean(kind, SOURCES)}"
+        )
+    cls = SOURCES[kind]
+    return cls(_build_params(cls.Params, spec, f"{where}, source ({kind})"))
+
+
+def _build_stage(i: int, spec: Any, recipe: str, seed: int, where: str) -> Stage:
+    if not isinstance(spec, dict) or "stage" not in spec:
+        raise RecipeError(
+            f"{where}, stage {i}: each stage is a mapping with a 'stage' key "
+            f"naming one of {', '.join(sorted(STAGES))}"
+        )
+    spec = dict(spec)
+    name = spec.pop("stage")
+    if name not in STAGES:
+        raise RecipeError(
+            f"{where}, stage {i}: unknown stage {name!r}"
+            f"{_did_you_mean(name, STAGES)}; known stages: "
+            f"{', '.join(sorted(STAGES))}"
+        )
+    cls = STAGES[name]
+    context = f"{where}, stage {i} ({name})"
+    params = _build_params(cls.Params, spec, context)
+    try:
+        cls.validate(params)
+    except ValueError as exc:
+        raise RecipeError(f"{context}: {exc}") from None
+    return cls(params, recipe=recipe, seed=seed)
+
+
+def _check_columns(stages: list[Stage], where: str) -> None:
+    """Each stage's inputs must be made by the source or by a stage before it."""
+    available = {"sources"}
+    for i, stage in enumerate(stages, 1):
+        missing = sorted(stage.requires - available)
+        if missing:
+            makers = sorted(s for s, c in STAGES.items() if set(missing) & c.provides)
+            raise RecipeError(
+                f"{where}, stage {i} ({stage.name}): needs {', '.join(missing)}, "
+                f"which no earlier stage provides; put one of "
+                f"{', '.join(makers) or '(none)'} before it"
+            )
+        available |= stage.provides
+
+
+def _check_splits(splits: dict[str, Any], where: str) -> dict[str, float]:
+    for split, fraction in splits.items():
+        if split not in SPLITS:
+            raise RecipeError(
+                f"{where}: splits has unknown split {split!r}; use {', '.join(SPLITS)}"
+            )
+        _check_type(fraction, float, f"{where}: splits.{split}")
+    total = sum(splits.values())
+    if abs(total - 1.0) > 1e-6:
+        raise RecipeError(f"{where}: splits add up to {total:g}; make them add up to 1")
+    return {split: float(splits[split]) for split in SPLITS if split in splits}
+
+
+def _check_unit_size(value: int, where: str) -> int:
+    if value < 1:
+        raise RecipeError(f"{where}: unit_size is {value}; it must be at least 1")
+    return value
+
+
+# --------------------------------------------------------------------------------------------
+# Typed parameters
+# --------------------------------------------------------------------------------------------
+
+
+def _build_params(cls: type, values: dict[str, Any], context: str) -> Any:
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    hints = typing.get_type_hints(cls)
+    for key, value in values.items():
+        if key not in fields:
+            valid = ", ".join(fields) or "(none: this takes no parameters)"
+            raise RecipeError(
+                f"{context}: unknown key {key!r}{_did_you_mean(key, fields)}; valid keys: {valid}"
+            )
+        _check_type(value, hints[key], f"{context}: {key}")
+    missing = [name for name, f in fields.items() if name not in values and _is_required(f)]
+    if missing:
+        raise RecipeError(
+            f"{context}: missing key {missing[0]!r} ({_type_name(hints[missing[0]])})"
+        )
+    return cls(**values)
+
+
+def _is_required(f: dataclasses.Field) -> bool:
+    return f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+
+
+def _check_type(value: Any, tp: Any, context: str) -> None:
+    if not _matches(value, tp):
+        raise RecipeError(
+            f"{context}: expected {_type_name(tp)}, got {value!r} ({type(value).__name__})"
+        )
+
+
+def _matches(value: Any, tp: Any) -> bool:
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if tp is Any:
+        return True
+    if origin in (typing.Union, types.UnionType):
+        return any(_matches(value, arg) for arg in args)
+    if tp is type(None):
+        return value is None
+    if tp is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if tp is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if origin is list:
+        return isinstance(value, list) and all(_matches(v, args[0]) for v in value)
+    if origin is dict:
+        return isinstance(value, dict) and all(
+            _matches(k, args[0]) and _matches(v, args[1]) for k, v in value.items()
+        )
+    return isinstance(value, origin or tp)
+
+
+def _type_name(tp: Any) -> str:
+    if tp in (str, int, float, bool, dict, list):
+        return {
+            str: "a string",
+            int: "an integer",
+            float: "a number",
+            bool: "true or false",
+            dict: "a mapping",
+            list: "a list",
+        }[tp]
+    return str(tp).replace("typing.", "")
+
+
+def _did_you_mean(word: Any, choices) -> str:
+    close = difflib.get_close_matches(str(word), list(choices), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""

@@ -1,0 +1,17 @@
+"""Every source, stage and pair maker a recipe can name, listed explicitly in one place."""
+
+from __future__ import annotations
+
+from dataengine.instruct.template_stage import TemplateInstructions
+from dataengine.sources.decode_stage import Decode
+from dataengine.sources.folder import FolderSource
+from dataengine.sources.sample_corpus import SampleCorpus
+from dataengine.sources.shards import ParquetSource, WebDatasetSource
+from dataengine.synth import controllable, low_level, repainting  # noqa: F401  (fill MAKERS)
+from dataengine.synth.base import MAKERS
+from dataengine.synth.stage import Pairs
+
+SOURCES = {cls.name: cls for cls in (SampleCorpus, FolderSource, WebDatasetSource, ParquetSource)}
+STAGES = {cls.name: cls for cls in (Decode, Pairs, TemplateInstructions)}
+
+__all__ = ["MAKERS", "SOURCES", "STAGES"]

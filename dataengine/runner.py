@@ -1,0 +1,320 @@
+"""Runs a recipe: plans work units, executes them on Ray Data (or in-process), writes shards.
+
+This is the only module that knows Ray. A work unit is a fixed slice of the sources (a
+split, and up to `unit_size` source references sorted by id) that becomes exactly one
+shard; its id hashes the recipe and those references, so a rerun plans the same units and
+`--resume` skips the ones whose stats file exists with the same id.
+
+On Ray, consecutive stages without a model are fused into one task per unit; each stage
+that holds a model runs as an actor pool of its declared size and resources.
+"""
+
+from __future__ import annotations
+
+import logging
+import pickle
+import platform
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from dataengine.recipe import Recipe, RecipeError
+from dataengine.schema import SPLITS, Unit, canonical_json, derive_seed
+from dataengine.sinks.layout import Layout
+from dataengine.sinks.shard_writer import ShardWriter, remove_temporaries, write_run_info
+from dataengine.stage import Stage
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunSummary:
+    out: Path
+    shards: int
+    skipped: int
+    by_status: dict[str, int] = field(default_factory=dict)
+    by_task: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+    nodes: int = 0  # Ray nodes that wrote shards in this run (0 in-process)
+
+    @property
+    def samples(self) -> int:
+        return self.by_status.get("ok", 0)
+
+
+# --------------------------------------------------------------------------------------------
+# Planning
+# --------------------------------------------------------------------------------------------
+
+
+def plan_units(recipe: Recipe, limit: int | None = None) -> list[Unit]:
+    """Cut the source references into work units, per split, in a fixed order."""
+    try:
+        refs = sorted(recipe.source.refs(), key=lambda r: r.id)
+    except (ValueError, OSError) as exc:  # a missing folder, a table without the column...
+        raise RecipeError(f"source ({recipe.source.name}): {exc}") from None
+    if limit is not None:
+        refs = refs[:limit]
+    fingerprint = canonical_json(recipe.raw)
+    units = []
+    for split, members in _assign_splits(refs, recipe.splits, recipe.seed).items():
+        for index, start in enumerate(range(0, len(members), recipe.unit_size)):
+            chunk = members[start : start + recipe.unit_size]
+            unit_id = f"{derive_seed(fingerprint, split, [r.id for r in chunk]):016x}"
+            units.append(Unit(id=unit_id, split=split, index=index, refs=chunk))
+    return units
+
+
+def _assign_splits(refs: list, splits: dict[str, float], seed: int) -> dict[str, list]:
+    """A source's split follows its group (all crops of one photo, one shapes family), drawn
+    from a hash so it never depends on which other sources are present."""
+    names, bounds, total = list(splits), [], 0.0
+    for name in names:
+        total += splits[name]
+        bounds.append(total)
+    out: dict[str, list] = {name: [] for name in SPLITS if name in splits}
+    for ref in refs:
+        u = (derive_seed(seed, "split", ref.group) % 1_000_000) / 1_000_000
+        out[next((n for n, b in zip(names, bounds, strict=True) if u < b), names[-1])].append(ref)
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Executing one unit
+# --------------------------------------------------------------------------------------------
+
+
+class StageChain:
+    """Loads a unit's sources (when first in line) and runs stages on it. Picklable."""
+
+    def __init__(self, stages: list[Stage], source=None):
+        self.stages, self.source = stages, source
+
+    def __call__(self, unit: Unit) -> Unit:
+        if self.source is not None:
+            unit.sources = [self.source.load(ref) for ref in unit.refs]
+            for source in unit.sources:
+                source.split = unit.split
+        for stage in self.stages:
+            unit = stage(unit)
+        return unit
+
+
+def _segments(stages: list[Stage]) -> list[list[Stage]]:
+    """Group consecutive model-free stages; each model stage stands alone (an actor pool)."""
+    segments: list[list[Stage]] = []
+    for stage in stages:
+        if stage.resources.holds_model or not segments or segments[-1][-1].resources.holds_model:
+            segments.append([stage])
+        else:
+            segments[-1].append(stage)
+    return segments
+
+
+# --------------------------------------------------------------------------------------------
+# Running a recipe
+# --------------------------------------------------------------------------------------------
+
+
+def run_recipe(
+    recipe: Recipe,
+    out: str | Path,
+    *,
+    limit: int | None = None,
+    resume: bool = False,
+    ray_address: str | None = None,
+    in_process: bool = False,
+    progress: bool = True,
+) -> RunSummary:
+    out = Path(out)
+    writer = ShardWriter(out, recipe.sink)
+    units = plan_units(recipe, limit)
+    todo = _units_to_do(units, writer, out, resume)
+    started = time.time()
+    log.info("%s: %d units planned, %d to do, output %s", recipe.name, len(units), len(todo), out)
+    bar = tqdm(
+        total=len(units),
+        initial=len(units) - len(todo),
+        unit="shard",
+        desc=recipe.name,
+        disable=not progress,
+    )
+    execute = _execute_in_process if in_process else _execute_on_ray
+    nodes = set()
+    for stats in execute(recipe, todo, writer, ray_address):
+        nodes.add(stats.get("node"))
+        bar.update(1)
+        bar.set_postfix(samples=stats["samples"], refresh=False)
+    bar.close()
+    summary = _summarise(out, units, len(units) - len(todo), time.time() - started)
+    summary.nodes = len(nodes - {None})
+    write_run_info(out, _run_info(recipe, summary, started, limit, ray_address, in_process))
+    return summary
+
+
+def _units_to_do(units: list[Unit], writer: ShardWriter, out: Path, resume: bool) -> list[Unit]:
+    layout = Layout(out)
+    existing = layout.complete_shards()
+    if existing and not resume:
+        raise RecipeError(
+            f"{out} already holds a run ({len(existing)} complete shards); pass "
+            "--resume to continue it, or choose another --out"
+        )
+    remove_temporaries(out)
+    for unit in units:
+        if unit.shard_name in existing and not writer.is_complete(unit):
+            raise RecipeError(
+                f"{out} was made by a different recipe or input (shard "
+                f"{unit.shard_name} differs); choose another --out"
+            )
+    return [u for u in units if not writer.is_complete(u)]
+
+
+def _execute_in_process(recipe: Recipe, units: list[Unit], writer: ShardWriter, _address):
+    chain = StageChain(recipe.stages, recipe.source)
+    for unit in units:
+        yield writer.write(chain(unit))
+
+
+def _execute_on_ray(recipe: Recipe, units: list[Unit], writer: ShardWriter, address):
+    if not units:
+        return
+    import ray
+
+    started_here = not ray.is_initialized()
+    if started_here:
+        ray.init(
+            address=address, include_dashboard=False, configure_logging=False, log_to_driver=False
+        )
+    try:
+        yield from _ray_plan(recipe, units, writer)
+    finally:
+        if started_here:
+            ray.shutdown()
+
+
+def _ray_plan(recipe: Recipe, units: list[Unit], writer: ShardWriter):
+    import ray
+
+    ctx = ray.data.DataContext.get_current()
+    ctx.enable_progress_bars = False  # one bar per run, ours
+    ds = ray.data.from_items(
+        [{"unit": pickle.dumps(u)} for u in units], override_num_blocks=len(units)
+    )
+    for i, segment in enumerate(_segments(recipe.stages)):
+        source = recipe.source if i == 0 else None
+        ds = _map_segment(ds, segment, source)
+    ds = ds.map_batches(_PickledCall(_WriteOnNode(writer)), batch_size=1, num_cpus=1)
+    for row in ds.iter_rows():
+        yield pickle.loads(row["unit"])
+
+
+def _map_segment(ds, segment: list[Stage], source):
+    resources = segment[0].resources
+    if not resources.holds_model:
+        return ds.map_batches(
+            _PickledCall(StageChain(segment, source)),
+            batch_size=1,
+            num_cpus=max(s.resources.num_cpus for s in segment),
+        )
+    return ds.map_batches(
+        _ActorCall,
+        fn_constructor_args=(StageChain(segment, source),),
+        batch_size=1,
+        concurrency=(1, resources.max_actors),
+        num_cpus=resources.num_cpus,
+        num_gpus=resources.num_gpus,
+    )
+
+
+class _PickledCall:
+    """Adapts fn(unit) -> x to Ray Data's batch of one pickled unit."""
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def __call__(self, batch: dict) -> dict:
+        unit = pickle.loads(batch["unit"][0])
+        return {"unit": [pickle.dumps(self.fn(unit))]}
+
+
+class _ActorCall(_PickledCall):
+    """Same, as an actor: the chain's models are set up once per actor, not per unit."""
+
+
+class _WriteOnNode:
+    """Writes the shard and says which Ray node did (for run.json, not for the stats file)."""
+
+    def __init__(self, writer: ShardWriter):
+        self.writer = writer
+
+    def __call__(self, unit: Unit) -> dict[str, Any]:
+        import ray
+
+        return {**self.writer.write(unit), "node": ray.get_runtime_context().get_node_id()}
+
+
+# --------------------------------------------------------------------------------------------
+# The run record
+# --------------------------------------------------------------------------------------------
+
+
+def _summarise(out: Path, units: list[Unit], skipped: int, seconds: float) -> RunSummary:
+    layout, by_status, by_task = Layout(out), Counter(), Counter()
+    for unit in units:
+        stats = layout.read_stats(unit.shard_name)
+        by_status.update(stats["by_status"])
+        by_task.update(stats["by_task"])
+    return RunSummary(
+        out=out,
+        shards=len(units),
+        skipped=skipped,
+        by_status=dict(by_status),
+        by_task=dict(sorted(by_task.items())),
+        seconds=seconds,
+    )
+
+
+def _run_info(
+    recipe: Recipe, summary: RunSummary, started: float, limit, address, in_process: bool
+) -> dict[str, Any]:
+    return {
+        "recipe": recipe.raw,
+        "seed": recipe.seed,
+        "limit": limit,
+        "executor": "in_process" if in_process else f"ray:{address or 'local'}",
+        "versions": _versions(),
+        "host": platform.node(),
+        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+        "ended": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "seconds": round(summary.seconds, 3),
+        "shards": summary.shards,
+        "shards_skipped_on_resume": summary.skipped,
+        "ray_nodes_used": summary.nodes,
+        "counts": {"by_status": summary.by_status, "by_task": summary.by_task},
+    }
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    names = [
+        "ace-data-engine",
+        "numpy",
+        "opencv-python-headless",
+        "pillow",
+        "pyarrow",
+        "ray",
+        "webdataset",
+    ]
+    found = {"python": platform.python_version()}
+    for name in names:
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            found[name] = "not installed"
+    return found

@@ -1,0 +1,151 @@
+"""The only writer of samples: one work unit -> one WebDataset tar, its Parquet index and its
+stats file, each written to a temporary name and renamed into place, the stats file last.
+
+A shard is complete exactly when its stats file exists; resume trusts nothing else. Tar
+members are written by webdataset's TarWriter in sorted order with a fixed mtime, samples
+sorted by key, so two runs of one recipe give byte-identical shards.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import webdataset as wds
+
+from dataengine.schema import (
+    FORMAT_VERSION,
+    Pair,
+    Unit,
+    canonical_json,
+    frame_member,
+    index_row,
+    mask_member,
+    sample_json,
+    target_member,
+)
+from dataengine.sinks.encode import encode_jpeg, encode_png
+from dataengine.sinks.layout import Layout
+
+FIXED_MTIME = 946684800  # 2000-01-01: any constant works; a constant makes tars reproducible
+
+
+@dataclass
+class SinkParams:
+    jpeg_quality: int = 95
+    png_compression: int = 3  # zlib level: 3 is within 2% of 9's size at a third of the time
+
+
+def sample_members(pair: Pair, params: SinkParams) -> dict[str, bytes]:
+    """Every tar member of one sample (without the key prefix), encoded."""
+    members = {"json": canonical_json(sample_json(pair)).encode()}
+    for i, frame in enumerate(pair.frames):
+        members[frame_member(i, frame.lossless)] = _encode(frame.image, frame.lossless, params)
+        if frame.mask is not None:
+            members[mask_member(i)] = encode_png(frame.mask, params.png_compression)
+    members[target_member(pair.target_lossless)] = _encode(
+        pair.target, pair.target_lossless, params
+    )
+    return members
+
+
+def _encode(image, lossless: bool, params: SinkParams) -> bytes:
+    if lossless:
+        return encode_png(image, params.png_compression)
+    return encode_jpeg(image, params.jpeg_quality)
+
+
+class ShardWriter:
+    def __init__(self, out_dir: str | Path, params: SinkParams | None = None):
+        self.layout = Layout(Path(out_dir))
+        self.params = params or SinkParams()
+
+    def is_complete(self, unit: Unit) -> bool:
+        path = self.layout.stats(unit.shard_name)
+        return path.exists() and self.layout.read_stats(unit.shard_name).get("unit") == unit.id
+
+    def write(self, unit: Unit) -> dict[str, Any]:
+        """Write the unit's shard, index and stats; return the stats."""
+        pairs = sorted(unit.pairs, key=lambda p: (p.key, p.task))
+        tar_bytes, sizes = self._tar(p for p in pairs if p.ok)
+        rows = [index_row(p, sizes.get(p.key, {})) for p in pairs]
+        name = unit.shard_name
+        _atomic_write(self.layout.tar(name), tar_bytes)
+        _atomic_write(self.layout.index(name), _parquet_bytes(rows))
+        stats = _stats(unit, pairs, tar_bytes)
+        _atomic_write(self.layout.stats(name), canonical_json(stats).encode())
+        return stats
+
+    def _tar(self, pairs) -> tuple[bytes, dict[str, dict[str, int]]]:
+        buffer = io.BytesIO()
+        sizes: dict[str, dict[str, int]] = {}
+        with wds.TarWriter(
+            buffer, encoder=False, mtime=FIXED_MTIME, user="ace", group="ace", mode=0o644
+        ) as writer:
+            for pair in pairs:
+                members = sample_members(pair, self.params)
+                sizes[pair.key] = {name: len(data) for name, data in members.items()}
+                writer.write({"__key__": pair.key, **members})
+        return buffer.getvalue(), sizes
+
+
+def _parquet_bytes(rows: list[dict[str, Any]]) -> bytes:
+    from dataengine.schema import index_schema
+
+    table = pa.Table.from_pylist(rows, schema=index_schema(rows))
+    buffer = io.BytesIO()
+    # No statistics timestamps or creator strings vary between runs; pin the writer options.
+    pq.write_table(table, buffer, compression="zstd", write_statistics=True)
+    return buffer.getvalue()
+
+
+def _stats(unit: Unit, pairs: list[Pair], tar_bytes: bytes) -> dict[str, Any]:
+    return {
+        "format_version": FORMAT_VERSION,
+        "shard": unit.shard_name,
+        "unit": unit.id,
+        "split": unit.split,
+        "sources": len(unit.refs),
+        "rows": len(pairs),
+        "samples": sum(p.ok for p in pairs),
+        "by_status": dict(sorted(Counter(p.status for p in pairs).items())),
+        "by_task": dict(sorted(Counter(p.task for p in pairs if p.ok).items())),
+        "tar_bytes": len(tar_bytes),
+        "tar_sha256": hashlib.sha256(tar_bytes).hexdigest(),
+    }
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    """Write to a temporary name beside the target, fsync, then rename: readers and resume
+    never see half a file, whenever the process dies."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def write_run_info(out_dir: str | Path, info: dict[str, Any]) -> None:
+    import json
+
+    _atomic_write(
+        Layout(Path(out_dir)).run_info, json.dumps(info, indent=2, sort_keys=True).encode()
+    )
+
+
+def remove_temporaries(out_dir: str | Path) -> int:
+    """Delete leftovers of a killed run (temporary files that never got renamed)."""
+    removed = 0
+    for path in Path(out_dir).glob("*/.*.tmp-*"):
+        path.unlink(missing_ok=True)
+        removed += 1
+    return removed

@@ -1,0 +1,69 @@
+"""Stage: the unit of work a recipe lists.
+
+A stage takes its parameters in __init__ (a typed dataclass, validated by the recipe loader),
+builds heavy state (models, clients) in setup(), and maps one work unit to the same unit
+with more filled in: __call__(unit) -> unit. Stages never write files (only sinks do) and
+never import Ray (only runner.py does).
+
+Each stage declares what it needs and what it adds, in terms of the unit's contents
+("sources", "images", "pairs", "instructions", "scores"), so that a recipe whose stages come
+in an impossible order is rejected before any work starts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from dataengine.schema import Unit
+
+
+@dataclass(frozen=True)
+class Resources:
+    """What one instance of a stage needs. A stage holding a model runs as an actor pool."""
+
+    num_cpus: float = 1.0
+    num_gpus: float = 0.0
+    holds_model: bool = False
+    max_actors: int = 1
+
+
+@dataclass
+class NoParams:
+    pass
+
+
+class Stage:
+    """Base class of every recipe stage."""
+
+    name: ClassVar[str] = ""
+    Params: ClassVar[type] = NoParams
+    requires: ClassVar[frozenset[str]] = frozenset()
+    provides: ClassVar[frozenset[str]] = frozenset()
+    resources: ClassVar[Resources] = Resources()
+
+    def __init__(self, params: Any = None, *, recipe: str = "recipe", seed: int = 0):
+        self.params = params if params is not None else self.Params()
+        self.recipe = recipe
+        self.seed = seed
+        self._ready = False
+
+    @classmethod
+    def validate(cls, params: Any) -> None:
+        """Check parameters beyond their types; raise ValueError naming the key and the fix."""
+
+    def setup(self) -> None:
+        """Build heavy state: models, clients. Called once per worker before the first unit."""
+
+    def process(self, unit: Unit) -> Unit:
+        raise NotImplementedError
+
+    def __call__(self, unit: Unit) -> Unit:
+        if not self._ready:
+            self.setup()
+            self._ready = True
+        return self.process(unit)
+
+    def describe(self) -> dict[str, Any]:
+        return {"stage": self.name, **dataclasses.asdict(self.params)}

@@ -1,0 +1,67 @@
+"""PairMaker: turns one decoded source image into the frames and target of one sample.
+
+A pair maker is pure: pixels and a seeded generator in, pixels out, and the parameters it
+drew recorded so that the pair can be remade and checked. It knows nothing of keys, splits,
+files or Ray; the `pairs` stage (dataengine/synth/stage.py) does that bookkeeping.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+from dataengine.schema import Frame, SourceImage
+
+
+class PairError(Exception):
+    """This source cannot give this pair (too small, no object to remove...): an error row."""
+
+    def __init__(self, kind: str, message: str):
+        super().__init__(message)
+        self.kind = kind
+
+
+@dataclass
+class Made:
+    """What a pair maker returns."""
+
+    frames: list[Frame]
+    target: np.ndarray
+    params: dict[str, Any]
+    target_lossless: bool = False
+    slots: dict[str, Any] = field(default_factory=dict)  # what fills the instruction template
+    caption: str | None = None  # caption of the target, when known
+    scenes: dict[str, Any] | None = None  # shapes world: {"frames": [...], "target": ...}
+
+
+class PairMaker:
+    task: ClassVar[str] = ""
+    category: ClassVar[str] = ""
+    operator: ClassVar[str] = ""  # e.g. "cv2.Canny"
+    version: ClassVar[str] = "1"
+    needs_caption: ClassVar[bool] = False
+    needs_scene: ClassVar[bool] = False  # shapes-world only
+
+    def accepts(self, source: SourceImage) -> bool:
+        """Cheap check on decoded pixels: can this source give this pair at all? The `pairs`
+        stage draws tasks only among makers that accept (a grey photo is no colourisation
+        source). A source that failed to decode has no pixels and is accepted by all, so
+        its error rows say which tasks were lost."""
+        return True
+
+    def make(self, source: SourceImage, rng: np.random.Generator) -> Made:
+        raise NotImplementedError
+
+
+MAKERS: dict[str, type[PairMaker]] = {}
+
+
+def register_maker(cls: type[PairMaker]) -> type[PairMaker]:
+    if not cls.task or not cls.category:
+        raise TypeError(f"{cls.__qualname__} needs `task` and `category`")
+    if cls.task in MAKERS and MAKERS[cls.task] is not cls:
+        raise TypeError(f"two pair makers are named {cls.task!r}")
+    MAKERS[cls.task] = cls
+    return cls

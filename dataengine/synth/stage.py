@@ -1,0 +1,121 @@
+"""Stage `pairs`: choose tasks for each source by weight and run their pair makers.
+
+Every source gets `per_source` distinct tasks among those it can serve (a caption for
+caption-conditioned tasks, a scene for shapes-world edits). A source that failed to load or
+decode still gets its tasks chosen, and each becomes an error row carrying the source's
+status, so the index accounts for every input.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from dataengine.schema import Pair, SourceImage, Unit, content_key, derive_seed, rng_for
+from dataengine.stage import Stage
+from dataengine.synth.base import MAKERS, PairError, PairMaker
+
+
+@dataclass
+class PairsParams:
+    tasks: dict[str, float] = field(default_factory=dict)  # task -> relative weight
+    per_source: int = 1  # distinct tasks made from each source
+
+
+class Pairs(Stage):
+    name = "pairs"
+    Params = PairsParams
+    requires = frozenset({"images"})
+    provides = frozenset({"pairs"})
+
+    @classmethod
+    def validate(cls, params: PairsParams) -> None:
+        if not params.tasks:
+            raise ValueError(
+                f"tasks is empty; list task weights, e.g. {{canny_extraction: 1}}; "
+                f"known tasks: {', '.join(sorted(MAKERS))}"
+            )
+        for task, weight in params.tasks.items():
+            if task not in MAKERS:
+                raise ValueError(
+                    f"tasks: unknown task {task!r}; known tasks: {', '.join(sorted(MAKERS))}"
+                )
+            if weight <= 0:
+                raise ValueError(f"tasks.{task}: weight {weight} must be positive")
+        if params.per_source < 1:
+            raise ValueError(f"per_source is {params.per_source}; it must be at least 1")
+
+    def setup(self) -> None:
+        self.makers = {task: MAKERS[task]() for task in sorted(self.params.tasks)}
+
+    def process(self, unit: Unit) -> Unit:
+        for source in unit.sources:
+            for task in self.choose_tasks(source):
+                unit.pairs.append(self.make_pair(source, task, unit.split))
+        return unit
+
+    def choose_tasks(self, source: SourceImage) -> list[str]:
+        eligible = [t for t in self.makers if _can_serve(self.makers[t], source)]
+        if not eligible:
+            return []
+        weights = np.array([self.params.tasks[t] for t in eligible], dtype=float)
+        count = min(self.params.per_source, len(eligible))
+        rng = rng_for(self.seed, "tasks", source.id)
+        picked = rng.choice(len(eligible), size=count, replace=False, p=weights / weights.sum())
+        return [eligible[i] for i in sorted(picked)]
+
+    def make_pair(self, source: SourceImage, task: str, split: str) -> Pair:
+        maker = self.makers[task]
+        seed = derive_seed(self.seed, task, source.id)
+        pair = Pair(
+            key=content_key(self.recipe, task, [source.id], {}, self.seed),
+            task=task,
+            category=maker.category,
+            split=split,
+            provenance=_provenance(self, maker, source, seed),
+        )
+        if not source.ok:
+            return pair.fail(source.status, source.error or source.status)
+        try:
+            made = maker.make(source, np.random.default_rng(seed))
+        except PairError as exc:
+            return pair.fail(exc.kind, str(exc))
+        pair.frames, pair.target, pair.target_lossless = (
+            made.frames,
+            made.target,
+            made.target_lossless,
+        )
+        pair.slots, pair.caption = made.slots, made.caption
+        pair.provenance["params"] = made.params
+        if "scene" in source.meta:
+            pair.provenance["scenes"] = made.scenes or _same_scene(source, len(made.frames))
+        return pair
+
+
+def _can_serve(maker: PairMaker, source: SourceImage) -> bool:
+    if maker.needs_scene and "scene" not in source.meta:
+        return False
+    if maker.needs_caption and not source.caption:
+        return False
+    return maker.accepts(source)
+
+
+def _provenance(stage: Pairs, maker: PairMaker, source: SourceImage, seed: int) -> dict:
+    return {
+        "recipe": stage.recipe,
+        "stage": stage.name,
+        "operator": maker.operator,
+        "version": maker.version,
+        "params": {},
+        "seed": seed,
+        "source_ids": [source.id],
+        "parents": [],
+        "model": None,
+    }
+
+
+def _same_scene(source: SourceImage, n_frames: int) -> dict:
+    """Operators that keep the scene (edges, grey, masks) show it in every frame and target."""
+    scene = source.meta["scene"]
+    return {"frames": [scene] * n_frames, "target": scene}

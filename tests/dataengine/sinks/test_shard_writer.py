@@ -1,0 +1,103 @@
+import json
+import tarfile
+
+import numpy as np
+import pyarrow.parquet as pq
+import webdataset as wds
+
+from dataengine.schema import Frame, Pair, Unit
+from dataengine.sinks.encode import decode_member
+from dataengine.sinks.layout import Layout
+from dataengine.sinks.shard_writer import FIXED_MTIME, ShardWriter, remove_temporaries
+
+
+def _unit() -> Unit:
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 256, (24, 32, 3), dtype=np.uint8)
+    mask = np.zeros((24, 32), np.uint8)
+    mask[4:10, 5:20] = 255
+    good = Pair(
+        key="bb" * 16,
+        task="inpainting",
+        category="repainting",
+        split="val",
+        frames=[Frame(image=image, mask=mask, lossless=True)],
+        target=image,
+        target_lossless=True,
+        instruction="fill in {image}",
+        scores={"l1": 0.25},
+        provenance={"recipe": "t", "source_ids": ["s1"], "params": {"kind": "rect"}},
+    )
+    first = Pair(
+        key="aa" * 16,
+        task="grayscale",
+        category="low_level_analysis",
+        split="val",
+        frames=[Frame(image=image)],
+        target=image,
+        instruction="grey {image}",
+    )
+    broken = Pair(key="cc" * 16, task="grayscale", category="low_level_analysis", split="val").fail(
+        "truncated_image", "file ends early"
+    )
+    return Unit(id="u1", split="val", index=3, refs=["s1", "s2", "s3"], pairs=[good, broken, first])
+
+
+def test_round_trip_through_webdataset(tmp_path):
+    stats = ShardWriter(tmp_path).write(_unit())
+    assert stats["samples"] == 2 and stats["rows"] == 3
+    tar = Layout(tmp_path).tar("val-000003")
+    samples = list(wds.WebDataset(str(tar), shardshuffle=False))
+    assert [s["__key__"] for s in samples] == ["aa" * 16, "bb" * 16]  # sorted by key
+    good = samples[1]
+    assert set(good) - {"__key__", "__url__", "__local_path__"} == {
+        "json",
+        "src0.png",
+        "mask0.png",
+        "tgt.png",
+    }
+    unit = _unit()
+    assert np.array_equal(decode_member(good["src0.png"]), unit.pairs[0].frames[0].image)
+    assert np.array_equal(decode_member(good["mask0.png"]), unit.pairs[0].frames[0].mask)
+    meta = json.loads(good["json"])
+    assert meta["instruction"] == "fill in {image}" and meta["scores"] == {"l1": 0.25}
+    assert meta["frames"][0]["mask"] == "mask0.png"
+
+
+def test_tar_members_are_sorted_with_fixed_mtime(tmp_path):
+    ShardWriter(tmp_path).write(_unit())
+    with tarfile.open(Layout(tmp_path).tar("val-000003")) as tar:
+        infos = tar.getmembers()
+    names = [i.name for i in infos]
+    assert names[:2] == ["aa" * 16 + ".json", "aa" * 16 + ".src0.jpg"]
+    assert {i.mtime for i in infos} == {FIXED_MTIME}
+
+
+def test_index_keeps_failed_rows(tmp_path):
+    ShardWriter(tmp_path).write(_unit())
+    rows = pq.read_table(Layout(tmp_path).index("val-000003")).to_pylist()
+    by_key = {r["key"]: r for r in rows}
+    assert by_key["cc" * 16]["status"] == "truncated_image"
+    assert by_key["cc" * 16]["error"] == "file ends early"
+    assert by_key["bb" * 16]["score_l1"] == 0.25
+    assert by_key["aa" * 16]["score_l1"] is None
+    assert json.loads(by_key["bb" * 16]["member_sizes"])["mask0.png"] > 0
+
+
+def test_writes_are_byte_identical_and_completion_needs_stats(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    ShardWriter(a).write(_unit())
+    ShardWriter(b).write(_unit())
+    for part in ("shards/val-000003.tar", "index/val-000003.parquet", "stats/val-000003.json"):
+        assert (a / part).read_bytes() == (b / part).read_bytes(), part
+    writer = ShardWriter(a)
+    assert writer.is_complete(_unit())
+    (a / "stats/val-000003.json").unlink()
+    assert not writer.is_complete(_unit())
+
+
+def test_leftover_temporaries_are_removed(tmp_path):
+    (tmp_path / "shards").mkdir()
+    (tmp_path / "shards" / ".train-000000.tar.tmp-123").write_bytes(b"half")
+    assert remove_temporaries(tmp_path) == 1
+    assert not list((tmp_path / "shards").iterdir())

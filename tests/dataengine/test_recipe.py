@@ -1,0 +1,95 @@
+from pathlib import Path
+
+import pytest
+
+from dataengine.recipe import RecipeError, build_recipe, load_recipe
+
+RECIPES = sorted(Path("pipelines/recipes").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", RECIPES, ids=[p.stem for p in RECIPES])
+def test_bundled_recipes_load(path):
+    recipe = load_recipe(path)
+    assert recipe.stages and recipe.name
+
+
+def _error(raw) -> str:
+    with pytest.raises(RecipeError) as info:
+        build_recipe(raw, where="r.yaml")
+    return str(info.value)
+
+
+def test_unknown_top_level_key(tiny_raw):
+    tiny_raw["seeds"] = 3
+    assert _error(tiny_raw) == (
+        "r.yaml: unknown key 'seeds' (did you mean 'seed'?); valid keys: "
+        "name, seed, source, splits, unit_size, stages, sink, description"
+    )
+
+
+def test_unknown_stage(tiny_raw):
+    tiny_raw["stages"][0]["stage"] = "decod"
+    message = _error(tiny_raw)
+    assert message.startswith("r.yaml, stage 1: unknown stage 'decod' (did you mean 'decode'?)")
+
+
+def test_unknown_stage_key_names_stage_and_suggests(tiny_raw):
+    tiny_raw["stages"][1]["per_sorce"] = 2
+    message = _error(tiny_raw)
+    assert message.startswith(
+        "r.yaml, stage 2 (pairs): unknown key 'per_sorce' (did you mean 'per_source'?)"
+    )
+
+
+def test_wrong_type(tiny_raw):
+    tiny_raw["stages"][0]["max_side"] = "big"
+    assert _error(tiny_raw) == (
+        "r.yaml, stage 1 (decode): max_side: expected an integer, got 'big' (str)"
+    )
+
+
+def test_bool_is_not_an_integer(tiny_raw):
+    tiny_raw["unit_size"] = True
+    assert "unit_size: expected an integer" in _error(tiny_raw)
+
+
+def test_unknown_task(tiny_raw):
+    tiny_raw["stages"][1]["tasks"]["canny"] = 1.0
+    assert "stage 2 (pairs): tasks: unknown task 'canny'" in _error(tiny_raw)
+
+
+def test_missing_input_column(tiny_raw):
+    tiny_raw["stages"] = [tiny_raw["stages"][0], tiny_raw["stages"][2]]
+    assert _error(tiny_raw) == (
+        "r.yaml, stage 2 (template_instructions): needs pairs, which no "
+        "earlier stage provides; put one of pairs before it"
+    )
+
+
+def test_unknown_source_kind(tiny_raw):
+    tiny_raw["source"] = {"kind": "s3"}
+    assert _error(tiny_raw).startswith("r.yaml, source: kind 's3' is not a source")
+
+
+def test_missing_required_source_key(tiny_raw):
+    tiny_raw["source"] = {"kind": "folder"}
+    assert _error(tiny_raw) == "r.yaml, source (folder): missing key 'path' (a string)"
+
+
+def test_splits_must_add_up(tiny_raw):
+    tiny_raw["splits"] = {"train": 0.9, "val": 0.2}
+    assert _error(tiny_raw) == "r.yaml: splits add up to 1.1; make them add up to 1"
+
+
+def test_bad_stage_value(tiny_raw):
+    tiny_raw["stages"][0]["min_side"] = 1000
+    assert "need 1 <= min_side <= max_side" in _error(tiny_raw)
+
+
+def test_missing_file_and_bad_yaml(tmp_path):
+    with pytest.raises(RecipeError, match="does not exist"):
+        load_recipe(tmp_path / "nope.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: [unclosed\n")
+    with pytest.raises(RecipeError, match="not valid YAML"):
+        load_recipe(bad)

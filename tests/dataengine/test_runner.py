@@ -1,0 +1,61 @@
+"""The runner, in-process: validity, determinism, resume and its refusals."""
+
+import pytest
+
+from dataengine.recipe import RecipeError, build_recipe
+from dataengine.runner import plan_units, run_recipe
+from dataengine.validate import validate_output
+from tests.helpers import shard_bytes
+
+
+def test_output_is_valid_and_covers_every_source(reference, tiny_recipe):
+    report = validate_output(reference)
+    assert report.ok, report.problems
+    units = plan_units(tiny_recipe)
+    sources = sum(len(u.refs) for u in units)
+    assert sources == 16 + 3 * 4
+    assert report.rows == 2 * sources  # per_source: 2, every source has two tasks
+    assert {u.split for u in units} == {"train", "val", "bench"}
+
+
+def test_two_runs_are_byte_identical(reference, tiny_recipe, tmp_path):
+    run_recipe(tiny_recipe, tmp_path, in_process=True, progress=False)
+    assert shard_bytes(tmp_path) == shard_bytes(reference)
+
+
+def test_resume_redoes_only_incomplete_shards(reference, tiny_recipe, tmp_path):
+    run_recipe(tiny_recipe, tmp_path, in_process=True, progress=False)
+    (tmp_path / "stats/train-000001.json").unlink()
+    (tmp_path / "shards/train-000002.tar").write_bytes(b"truncated")  # stats still claim it
+    (tmp_path / "stats/train-000002.json").unlink()
+    summary = run_recipe(tiny_recipe, tmp_path, resume=True, in_process=True, progress=False)
+    assert summary.skipped == summary.shards - 2
+    assert shard_bytes(tmp_path) == shard_bytes(reference)
+
+
+def test_refuses_existing_output_without_resume(reference, tiny_recipe):
+    with pytest.raises(RecipeError, match="pass --resume to continue it"):
+        run_recipe(tiny_recipe, reference, in_process=True, progress=False)
+
+
+def test_refuses_to_resume_another_recipe(reference, tiny_raw, tmp_path):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(reference, copy)
+    tiny_raw["seed"] = 8
+    with pytest.raises(RecipeError, match="made by a different recipe"):
+        run_recipe(build_recipe(tiny_raw), copy, resume=True, in_process=True, progress=False)
+
+
+def test_limit_takes_the_first_sources(tiny_recipe):
+    units = plan_units(tiny_recipe, limit=5)
+    assert sum(len(u.refs) for u in units) == 5
+
+
+def test_split_follows_the_group(tiny_recipe):
+    split_of_group: dict[str, set] = {}
+    for unit in plan_units(tiny_recipe):
+        for ref in unit.refs:
+            split_of_group.setdefault(ref.group, set()).add(unit.split)
+    assert all(len(splits) == 1 for splits in split_of_group.values())
