@@ -7,7 +7,19 @@ from dataengine.sources.decode_stage import Decode
 from dataengine.sources.folder import FolderSource
 from dataengine.sources.sample_corpus import SampleCorpus
 from dataengine.sources.shards import ParquetSource, WebDatasetSource
-from dataengine.synth import controllable, low_level, repainting  # noqa: F401  (fill MAKERS)
+from dataengine.synth import (  # noqa: F401  (importing a family module registers its makers)
+    controllable,
+    element,
+    experts,
+    generation,
+    layer,
+    low_level,
+    multi_turn,
+    reference,
+    repainting,
+    restoration,
+    semantic,
+)
 from dataengine.synth.base import MAKERS
 from dataengine.synth.stage import Pairs
 

@@ -29,7 +29,8 @@ class TemplateInstructions(Stage):
             if not pair.ok or (pair.instruction and not self.params.overwrite):
                 continue
             rng = rng_for(self.seed, "template", pair.key)
-            pair.instruction, index = render_instruction(pair.task, pair.slots, rng)
+            task = pair.slots.get("template_task", pair.task)
+            pair.instruction, index = render_instruction(task, pair.slots, rng)
             pair.instruction_source = "template"
             pair.provenance["template"] = index
         return unit

@@ -14,12 +14,34 @@ from typing import Any
 
 import numpy as np
 
-from dataengine.instruct.phrasings import controllable, low_level, repainting
+from dataengine.instruct.phrasings import (
+    controllable,
+    element,
+    generation,
+    layer,
+    low_level,
+    multi_turn,
+    reference,
+    repainting,
+    restoration,
+    semantic,
+)
+
+FAMILIES = (
+    controllable,
+    element,
+    generation,
+    layer,
+    low_level,
+    multi_turn,
+    reference,
+    repainting,
+    restoration,
+    semantic,
+)
 
 TEMPLATES: dict[str, tuple[str, ...]] = {
-    task: phrasings
-    for module in (controllable, low_level, repainting)
-    for task, phrasings in module.PHRASINGS.items()
+    task: phrasings for module in FAMILIES for task, phrasings in module.PHRASINGS.items()
 }
 
 

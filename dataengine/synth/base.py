@@ -34,6 +34,9 @@ class Made:
     slots: dict[str, Any] = field(default_factory=dict)  # what fills the instruction template
     caption: str | None = None  # caption of the target, when known
     scenes: dict[str, Any] | None = None  # shapes world: {"frames": [...], "target": ...}
+    # Whose phrasings write the current instruction, when not the task's own (a multi-turn
+    # sample is phrased as its last turn's task).
+    instruction_task: str | None = None
 
 
 class PairMaker:
@@ -43,6 +46,10 @@ class PairMaker:
     version: ClassVar[str] = "1"
     needs_caption: ClassVar[bool] = False
     needs_scene: ClassVar[bool] = False  # shapes-world only
+    # Other sources this maker combines with its own (a style reference, an object to
+    # paste). The `pairs` stage draws them from the same work unit, from other groups, and
+    # calls make_with() instead of make().
+    partners: ClassVar[int] = 0
 
     def accepts(self, source: SourceImage) -> bool:
         """Cheap check on decoded pixels: can this source give this pair at all? The `pairs`
@@ -52,6 +59,13 @@ class PairMaker:
         return True
 
     def make(self, source: SourceImage, rng: np.random.Generator) -> Made:
+        raise NotImplementedError
+
+    def make_with(
+        self, source: SourceImage, partners: list[SourceImage], rng: np.random.Generator
+    ) -> Made:
+        """make() for makers with partners: `partners` holds exactly `self.partners` decoded
+        sources of other groups."""
         raise NotImplementedError
 
 

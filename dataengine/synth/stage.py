@@ -14,7 +14,7 @@ import numpy as np
 
 from dataengine.schema import Pair, SourceImage, Unit, content_key, derive_seed, rng_for
 from dataengine.stage import Stage
-from dataengine.synth.base import MAKERS, PairError, PairMaker
+from dataengine.synth.base import MAKERS, Made, PairError, PairMaker
 
 
 @dataclass
@@ -52,8 +52,21 @@ class Pairs(Stage):
     def process(self, unit: Unit) -> Unit:
         for source in unit.sources:
             for task in self.choose_tasks(source):
-                unit.pairs.append(self.make_pair(source, task, unit.split))
+                partners = self.choose_partners(task, source, unit.sources)
+                unit.pairs.append(self.make_pair(source, task, unit.split, partners))
         return unit
+
+    def choose_partners(self, task: str, source: SourceImage, pool: list[SourceImage]):
+        """Partners come from the same unit (so the same split), from other groups, drawn
+        by a generator seeded with the source: the choice never depends on run order."""
+        count = self.makers[task].partners
+        if count == 0:
+            return []
+        others = [s for s in pool if s.ok and s.group != source.group]
+        if len(others) < count:
+            return None  # not enough: an error row says so
+        rng = rng_for(self.seed, "partners", task, source.id)
+        return [others[i] for i in sorted(rng.choice(len(others), size=count, replace=False))]
 
     def choose_tasks(self, source: SourceImage) -> list[str]:
         eligible = [t for t in self.makers if _can_serve(self.makers[t], source)]
@@ -65,20 +78,27 @@ class Pairs(Stage):
         picked = rng.choice(len(eligible), size=count, replace=False, p=weights / weights.sum())
         return [eligible[i] for i in sorted(picked)]
 
-    def make_pair(self, source: SourceImage, task: str, split: str) -> Pair:
+    def make_pair(self, source: SourceImage, task: str, split: str, partners) -> Pair:
         maker = self.makers[task]
-        seed = derive_seed(self.seed, task, source.id)
+        source_ids = [source.id, *(p.id for p in partners or [])]
+        seed = derive_seed(self.seed, task, *source_ids)
         pair = Pair(
-            key=content_key(self.recipe, task, [source.id], {}, self.seed),
+            key=content_key(self.recipe, task, source_ids, {}, self.seed),
             task=task,
             category=maker.category,
             split=split,
-            provenance=_provenance(self, maker, source, seed),
+            provenance=_provenance(self, maker, source_ids, seed),
         )
         if not source.ok:
             return pair.fail(source.status, source.error or source.status)
+        if partners is None:
+            return pair.fail(
+                "no_partner",
+                f"{task} needs {maker.partners} other source(s) "
+                "of another group in the same work unit; raise unit_size",
+            )
         try:
-            made = maker.make(source, np.random.default_rng(seed))
+            made = _run_maker(maker, source, partners, np.random.default_rng(seed))
         except PairError as exc:
             return pair.fail(exc.kind, str(exc))
         pair.frames, pair.target, pair.target_lossless = (
@@ -87,6 +107,8 @@ class Pairs(Stage):
             made.target_lossless,
         )
         pair.slots, pair.caption = made.slots, made.caption
+        if made.instruction_task:
+            pair.slots["template_task"] = made.instruction_task
         pair.provenance["params"] = made.params
         if "scene" in source.meta:
             pair.provenance["scenes"] = made.scenes or _same_scene(source, len(made.frames))
@@ -101,7 +123,11 @@ def _can_serve(maker: PairMaker, source: SourceImage) -> bool:
     return maker.accepts(source)
 
 
-def _provenance(stage: Pairs, maker: PairMaker, source: SourceImage, seed: int) -> dict:
+def _run_maker(maker: PairMaker, source: SourceImage, partners: list, rng) -> Made:
+    return maker.make_with(source, partners, rng) if maker.partners else maker.make(source, rng)
+
+
+def _provenance(stage: Pairs, maker: PairMaker, source_ids: list[str], seed: int) -> dict:
     return {
         "recipe": stage.recipe,
         "stage": stage.name,
@@ -109,7 +135,7 @@ def _provenance(stage: Pairs, maker: PairMaker, source: SourceImage, seed: int) 
         "version": maker.version,
         "params": {},
         "seed": seed,
-        "source_ids": [source.id],
+        "source_ids": source_ids,
         "parents": [],
         "model": None,
     }

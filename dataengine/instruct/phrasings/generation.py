@@ -1,0 +1,3 @@
+"""Phrasings for generation tasks. Slots use $name."""
+
+PHRASINGS: dict[str, tuple[str, ...]] = {}

@@ -1,0 +1,3 @@
+"""Phrasings for multi-turn tasks. Slots use $name."""
+
+PHRASINGS: dict[str, tuple[str, ...]] = {}

@@ -1,0 +1,3 @@
+"""Phrasings for semantic tasks. Slots use $name."""
+
+PHRASINGS: dict[str, tuple[str, ...]] = {}

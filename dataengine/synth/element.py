@@ -1,0 +1,1 @@
+"""element pair makers."""

@@ -1,0 +1,1 @@
+"""experts pair makers."""

@@ -1,0 +1,1 @@
+"""layer pair makers."""

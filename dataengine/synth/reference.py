@@ -1,0 +1,1 @@
+"""reference pair makers."""

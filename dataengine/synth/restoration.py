@@ -1,0 +1,1 @@
+"""restoration pair makers."""
