@@ -187,14 +187,27 @@ def _execute_on_ray(recipe: Recipe, units: list[Unit], writer: ShardWriter, addr
 
     started_here = not ray.is_initialized()
     if started_here:
+        _quiet_ray_logs()
         ray.init(
-            address=address, include_dashboard=False, configure_logging=False, log_to_driver=False
+            address=address,
+            include_dashboard=False,
+            logging_level=logging.WARNING,
+            log_to_driver=False,
         )
     try:
         yield from _ray_plan(recipe, units, writer)
     finally:
         if started_here:
             ray.shutdown()
+
+
+def _quiet_ray_logs() -> None:
+    """Our progress bar and summary tell the story; Ray's start-up and per-dataset notices
+    (token set-up, execution plans, "progress bars disabled") would bury it. Errors still show."""
+    import ray.data  # noqa: F401  (Ray Data configures its loggers on import: quiet them after)
+
+    for name in ("ray.data", "ray._private.authentication"):
+        logging.getLogger(name).setLevel(logging.ERROR)
 
 
 def _ray_plan(recipe: Recipe, units: list[Unit], writer: ShardWriter):

@@ -2,6 +2,10 @@
 
 The phrasing is drawn with a generator seeded by the sample key, so an instruction never
 changes between runs, and the index of the phrasing is recorded in provenance.
+
+A multi-turn sample also needs its history frames phrased: its maker leaves
+`slots["turns"]` = [{"task": ..., "slots": {...}}, ...], one per history frame in order, and
+each history frame without an instruction gets one drawn from that turn's task.
 """
 
 from __future__ import annotations
@@ -33,4 +37,22 @@ class TemplateInstructions(Stage):
             pair.instruction, index = render_instruction(task, pair.slots, rng)
             pair.instruction_source = "template"
             pair.provenance["template"] = index
+            history = self.phrase_history(pair, rng)
+            if history:
+                pair.provenance["history_templates"] = history
         return unit
+
+    @staticmethod
+    def phrase_history(pair, rng) -> list[int]:
+        """Instructions for history frames that have none, from `slots["turns"]`."""
+        turns = iter(pair.slots.get("turns", []))
+        indices = []
+        for frame in pair.frames:
+            if frame.role != "history" or frame.instruction:
+                continue
+            turn = next(turns, None)
+            if turn is None:
+                raise ValueError(f"{pair.task}: a history frame has no entry in slots['turns']")
+            frame.instruction, index = render_instruction(turn["task"], turn["slots"], rng)
+            indices.append(index)
+        return indices

@@ -17,6 +17,7 @@ import numpy as np
 from dataengine.instruct.phrasings import (
     controllable,
     element,
+    experts,
     generation,
     layer,
     low_level,
@@ -30,6 +31,7 @@ from dataengine.instruct.phrasings import (
 FAMILIES = (
     controllable,
     element,
+    experts,
     generation,
     layer,
     low_level,

@@ -50,6 +50,15 @@ class PairMaker:
     # paste). The `pairs` stage draws them from the same work unit, from other groups, and
     # calls make_with() instead of make().
     partners: ClassVar[int] = 0
+    # Makers backed by a model (depth, pose, diffusers pipelines) take a local path from
+    # the recipe (`pairs.models: {task: PATH}`) and load it once, in setup().
+    needs_model: ClassVar[bool] = False
+
+    def __init__(self, model: str | None = None):
+        self.model_path = model
+
+    def setup(self) -> None:
+        """Load heavy state (a model from `self.model_path`); called once per worker."""
 
     def accepts(self, source: SourceImage) -> bool:
         """Cheap check on decoded pixels: can this source give this pair at all? The `pairs`

@@ -9,11 +9,12 @@ status, so the index accounts for every input.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
 from dataengine.schema import Pair, SourceImage, Unit, content_key, derive_seed, rng_for
-from dataengine.stage import Stage
+from dataengine.stage import Resources, Stage
 from dataengine.synth.base import MAKERS, Made, PairError, PairMaker
 
 
@@ -21,6 +22,11 @@ from dataengine.synth.base import MAKERS, Made, PairError, PairMaker
 class PairsParams:
     tasks: dict[str, float] = field(default_factory=dict)  # task -> relative weight
     per_source: int = 1  # distinct tasks made from each source
+    # Local model paths for model-backed tasks (depth, pose, diffusers pipelines), by task.
+    models: dict[str, str] = field(default_factory=dict)
+    # With a model-backed task the stage runs as an actor pool of this size and resources.
+    max_actors: int = 1
+    num_gpus: float = 0.0
 
 
 class Pairs(Stage):
@@ -45,9 +51,22 @@ class Pairs(Stage):
                 raise ValueError(f"tasks.{task}: weight {weight} must be positive")
         if params.per_source < 1:
             raise ValueError(f"per_source is {params.per_source}; it must be at least 1")
+        _validate_models(params)
+
+    def __init__(self, params: PairsParams | None = None, **kwargs):
+        super().__init__(params, **kwargs)
+        if any(MAKERS[task].needs_model for task in self.params.tasks):
+            self.resources = Resources(
+                holds_model=True, num_gpus=self.params.num_gpus, max_actors=self.params.max_actors
+            )
 
     def setup(self) -> None:
-        self.makers = {task: MAKERS[task]() for task in sorted(self.params.tasks)}
+        self.makers = {
+            task: MAKERS[task](model=self.params.models.get(task))
+            for task in sorted(self.params.tasks)
+        }
+        for maker in self.makers.values():
+            maker.setup()
 
     def process(self, unit: Unit) -> Unit:
         for source in unit.sources:
@@ -113,6 +132,21 @@ class Pairs(Stage):
         if "scene" in source.meta:
             pair.provenance["scenes"] = made.scenes or _same_scene(source, len(made.frames))
         return pair
+
+
+def _validate_models(params: PairsParams) -> None:
+    for task in params.tasks:
+        if MAKERS[task].needs_model and task not in params.models:
+            raise ValueError(
+                f"tasks.{task} runs a model: give its local path as models: {{{task}: PATH}}"
+            )
+    for task, path in params.models.items():
+        if task not in params.tasks:
+            raise ValueError(f"models.{task}: {task} is not in tasks; add it or drop the path")
+        if not MAKERS[task].needs_model:
+            raise ValueError(f"models.{task}: {task} uses no model; drop the path")
+        if not Path(path).exists():
+            raise ValueError(f"models.{task}: {path} does not exist; give a local model folder")
 
 
 def _can_serve(maker: PairMaker, source: SourceImage) -> bool:

@@ -1,0 +1,42 @@
+"""`make bench`: every performance measurement beside its baseline, in one run.
+
+python -m benchmark.perf [--out data/bench] [--recipe pipelines/recipes/default.yaml]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from benchmark.perf import pairs_vs_floor
+from benchmark.perf.report import format_table, write_results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmark.perf", description=__doc__)
+    parser.add_argument("--out", type=Path, default=Path("data/bench"))
+    parser.add_argument("--recipe", type=Path, default=Path("pipelines/recipes/default.yaml"))
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+
+    import ray
+
+    cores = pairs_vs_floor.cores()
+    ray.init(num_cpus=cores, include_dashboard=False, log_to_driver=False)
+    try:
+        results = pairs_vs_floor.measure(args.recipe, args.out / "work", cores)
+    finally:
+        ray.shutdown()
+
+    print(format_table(results))
+    for r in results:
+        if r.note:
+            print(f"- {r.name}: {r.note}")
+    write_results(results, args.out / "results.json")
+    print(f"wrote {args.out / 'results.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,3 @@
+"""Phrasings for model-backed tasks (depth, pose, generative pipelines)."""
+
+PHRASINGS: dict[str, tuple[str, ...]] = {}
