@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 OUT ?= data/default
 
-.PHONY: install data test lint format bench clean-data
+.PHONY: install data test lint format bench docs clean-data
 
 install: $(STAMP)
 
@@ -35,6 +35,10 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmark.perf
+
+# docs/TASKS.md and its example strips, from the registered pair makers.
+docs: $(STAMP)
+	$(BIN)/python -m pipelines.task_gallery --out docs
 
 clean-data:
 	rm -rf $(OUT)

@@ -12,6 +12,7 @@ from dataengine.synth import (  # noqa: F401  (importing a family module registe
     element,
     experts,
     generation,
+    generative,
     layer,
     low_level,
     multi_turn,

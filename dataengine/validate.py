@@ -133,10 +133,18 @@ def _check_fields(meta: dict, split: str) -> list[str]:
     if meta["instruction_source"] not in INSTRUCTION_SOURCES:
         problems.append(f"instruction_source {meta['instruction_source']!r} is unknown")
     frames = meta["frames"]
-    if not 1 <= len(frames) <= MAX_FRAMES:
-        problems.append(f"{len(frames)} frames; a sample has 1 to {MAX_FRAMES}")
+    least = 0 if meta["category"] == "text_to_image" else 1
+    if not least <= len(frames) <= MAX_FRAMES:
+        problems.append(
+            f"{len(frames)} frames; a {meta['category']} sample has {least} to {MAX_FRAMES}"
+        )
     problems += [f"frame role {f['role']!r} is unknown" for f in frames if f["role"] not in ROLES]
-    problems += _check_instruction(meta["instruction"], len(frames))
+    # The current instruction names the current inputs: {image} is the first input frame.
+    inputs = sum(f["role"] == "input" for f in frames)
+    problems += _check_instruction(meta["instruction"], inputs)
+    for f in frames:
+        if f["role"] == "history":  # a history turn's instruction names its own frame
+            problems += [f"history {p}" for p in _check_instruction(f["instruction"], 1)]
     return problems
 
 
@@ -146,7 +154,9 @@ def _check_instruction(instruction, n_frames: int) -> list[str]:
     problems = []
     for number in PLACEHOLDER.findall(instruction):
         if int(number or 0) >= n_frames:
-            problems.append(f"instruction names {{image{number}}} but there are {n_frames} frames")
+            problems.append(
+                f"instruction names {{image{number}}} but there are {n_frames} input frames"
+            )
     return problems
 
 

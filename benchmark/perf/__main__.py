@@ -9,7 +9,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from benchmark.perf import pairs_vs_floor
+from benchmark.perf import families, pairs_vs_floor
 from benchmark.perf.report import format_table, write_results
 
 
@@ -28,6 +28,7 @@ def main(argv: list[str] | None = None) -> int:
         results = pairs_vs_floor.measure(args.recipe, args.out / "work", cores)
     finally:
         ray.shutdown()
+    results += families.measure(args.out / "work")
 
     print(format_table(results))
     for r in results:

@@ -1,19 +1,30 @@
 """Controllable generation: a map of the photo in, the photo out (ACE's
 "controllable_generation"), the reverse of the low-level analysis pairs.
 
-As in low_level.py, `draw` spends the generator and `build(source, params)` remakes a pair.
+Each map-to-image maker names its analysis maker and draws and renders the map exactly as
+that one does, so a map here is the same map the analysis pair would show. The caption is
+required: a map leaves colour and content open, and the caption fixes them.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from dataengine.schema import Frame, SourceImage
 from dataengine.synth import ops
 from dataengine.synth.base import Made, PairError, PairMaker, register_maker
-from dataengine.synth.low_level import checked_canny, draw_canny_params, has_colour, refuse_gray
+from dataengine.synth.low_level import (
+    CannyExtraction,
+    Contour,
+    Doodle,
+    MapMaker,
+    Scribble,
+    Segmentation,
+    has_colour,
+    refuse_gray,
+)
 
 
 def caption_slots(source: SourceImage) -> dict[str, Any]:
@@ -22,28 +33,63 @@ def caption_slots(source: SourceImage) -> dict[str, Any]:
     return {"caption": caption} if caption else {}
 
 
-@register_maker
-class CannyToImage(PairMaker):
-    task = "canny_to_image"
+class MapToImage(PairMaker):
+    """Map in, photo out; the map comes from `analysis` with the same params."""
+
     category = "controllable_generation"
-    operator = "cv2.Canny"
-    needs_caption = True  # edges alone leave colour and content open; the caption fixes them
+    needs_caption = True
+    analysis: ClassVar[type[MapMaker]]
 
     def make(self, source: SourceImage, rng: np.random.Generator) -> Made:
-        return self.build(source, draw_canny_params(rng))
+        return self.build(source, self.analysis().draw(source, rng))
 
     def build(self, source: SourceImage, params: dict[str, Any]) -> Made:
         slots = caption_slots(source)
         if not slots:
             raise PairError("missing_caption", f"{self.task} needs a caption; {source.id} has none")
-        edges = checked_canny(source.image, params)
+        control = self.analysis().render(source.image, params)
         return Made(
-            frames=[Frame(image=edges, lossless=True)],
+            frames=[Frame(image=control, lossless=True)],
             target=source.image,
             params=params,
             slots=slots,
             caption=slots["caption"],
         )
+
+
+@register_maker
+class CannyToImage(MapToImage):
+    task = "canny_to_image"
+    analysis = CannyExtraction
+    operator = CannyExtraction.operator
+
+
+@register_maker
+class SegmentationToImage(MapToImage):
+    task = "segmentation_to_image"
+    analysis = Segmentation
+    operator = Segmentation.operator
+
+
+@register_maker
+class ContourToImage(MapToImage):
+    task = "contour_to_image"
+    analysis = Contour
+    operator = Contour.operator
+
+
+@register_maker
+class ScribbleToImage(MapToImage):
+    task = "scribble_to_image"
+    analysis = Scribble
+    operator = Scribble.operator
+
+
+@register_maker
+class DoodleToImage(MapToImage):
+    task = "doodle_to_image"
+    analysis = Doodle
+    operator = Doodle.operator
 
 
 @register_maker

@@ -8,6 +8,7 @@ status, so the index accounts for every input.
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +25,8 @@ class PairsParams:
     per_source: int = 1  # distinct tasks made from each source
     # Local model paths for model-backed tasks (depth, pose, diffusers pipelines), by task.
     models: dict[str, str] = field(default_factory=dict)
+    # Constructor options of a task's maker, e.g. {diffusion_inpainting: {num_inference_steps: 20}}.
+    options: dict[str, dict] = field(default_factory=dict)
     # With a model-backed task the stage runs as an actor pool of this size and resources.
     max_actors: int = 1
     num_gpus: float = 0.0
@@ -52,6 +55,7 @@ class Pairs(Stage):
         if params.per_source < 1:
             raise ValueError(f"per_source is {params.per_source}; it must be at least 1")
         _validate_models(params)
+        _validate_options(params)
 
     def __init__(self, params: PairsParams | None = None, **kwargs):
         super().__init__(params, **kwargs)
@@ -61,10 +65,7 @@ class Pairs(Stage):
             )
 
     def setup(self) -> None:
-        self.makers = {
-            task: MAKERS[task](model=self.params.models.get(task))
-            for task in sorted(self.params.tasks)
-        }
+        self.makers = {task: _maker(task, self.params) for task in sorted(self.params.tasks)}
         for maker in self.makers.values():
             maker.setup()
 
@@ -129,9 +130,25 @@ class Pairs(Stage):
         if made.instruction_task:
             pair.slots["template_task"] = made.instruction_task
         pair.provenance["params"] = made.params
+        pair.provenance["model"] = getattr(maker, "model_info", None)
         if "scene" in source.meta:
             pair.provenance["scenes"] = made.scenes or _same_scene(source, len(made.frames))
         return pair
+
+
+def _maker(task: str, params: PairsParams) -> PairMaker:
+    return MAKERS[task](model=params.models.get(task), **params.options.get(task, {}))
+
+
+def _validate_options(params: PairsParams) -> None:
+    for task, options in params.options.items():
+        if task not in params.tasks:
+            raise ValueError(f"options.{task}: {task} is not in tasks; add it or drop its options")
+        accepted = set(inspect.signature(MAKERS[task].__init__).parameters) - {"self", "model"}
+        for key in options:
+            if key not in accepted:
+                hint = ", ".join(sorted(accepted)) or "none"
+                raise ValueError(f"options.{task}.{key}: unknown option; {task} accepts: {hint}")
 
 
 def _validate_models(params: PairsParams) -> None:

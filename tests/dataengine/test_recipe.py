@@ -1,3 +1,4 @@
+import re
 from pathlib import Path
 
 import pytest
@@ -93,3 +94,32 @@ def test_missing_file_and_bad_yaml(tmp_path):
     bad.write_text("name: [unclosed\n")
     with pytest.raises(RecipeError, match="not valid YAML"):
         load_recipe(bad)
+
+
+@pytest.mark.parametrize(
+    ("pairs", "message"),
+    [
+        ({"tasks": {"depth_extraction": 1}}, "give its local path as models: {depth_extraction"),
+        (
+            {"tasks": {"depth_extraction": 1}, "models": {"depth_extraction": "/no/such/model"}},
+            "models.depth_extraction: /no/such/model does not exist",
+        ),
+        ({"tasks": {"grayscale": 1}, "models": {"grayscale": "/tmp"}}, "grayscale uses no model"),
+        (
+            {"tasks": {"grayscale": 1}, "options": {"grayscale": {"steps": 3}}},
+            "options.grayscale.steps: unknown option",
+        ),
+        (
+            {
+                "tasks": {"diffusion_inpainting": 1},
+                "models": {"diffusion_inpainting": "/tmp"},
+                "options": {"diffusion_inpainting": {"num_inference_step": 3}},
+            },
+            "accepts: num_inference_steps",
+        ),
+    ],
+)
+def test_model_paths_and_options_are_checked(tiny_raw, pairs, message):
+    tiny_raw["stages"][1] = {"stage": "pairs", **pairs}
+    with pytest.raises(RecipeError, match=re.escape(message)):
+        build_recipe(tiny_raw)

@@ -1,3 +1,97 @@
-"""Phrasings for semantic tasks. Slots use $name."""
+"""Phrasings for semantic editing: one named attribute of an object, or the whole image's look.
 
-PHRASINGS: dict[str, tuple[str, ...]] = {}
+Shapes-world slots name objects by colour and shape ("red circle"), which is unique in a
+scene, and cells as "top left" ... "center"; see dataengine/synth/semantic.py for each task's
+slots.
+"""
+
+PHRASINGS: dict[str, tuple[str, ...]] = {
+    "change_color": (
+        "Change the colour of the $object in {image} to $new_color.",
+        "Make the $old_color $shape in {image} $new_color.",
+        "Recolour the $object in {image} so that it is $new_color.",
+        "In {image}, paint the $shape at the $where $new_color instead of $old_color.",
+        "Turn the $object in {image} $new_color and leave everything else as it is.",
+        "The $shape at the $where of {image} should be $new_color, not $old_color.",
+        "Give the $object in {image} the colour $new_color.",
+        "Swap the $old_color of the $shape in {image} for $new_color.",
+        "Edit {image}: the $object becomes $new_color.",
+    ),
+    "change_shape": (
+        "Turn the $object in {image} into a $new_shape.",
+        "Replace the $old_shape at the $where of {image} with a $new_shape of the same colour.",
+        "Change the shape of the $object in {image} to a $new_shape.",
+        "In {image}, make the $color $old_shape a $new_shape, keeping its colour.",
+        "The $object in {image} should be a $new_shape instead.",
+        "Reshape the $object in {image} into a $new_shape.",
+        "Edit {image} so that the $old_shape at the $where becomes a $new_shape.",
+        "Swap the $object in {image} for a $new_shape of the same size and colour.",
+        "Morph the $color $old_shape in {image} into a $new_shape.",
+    ),
+    "change_size": (
+        "Make the $object in {image} $comparative.",
+        "Resize the $object in {image} from $old_size to $new_size.",
+        "In {image}, the $object should be $new_size instead of $old_size.",
+        "Change the size of the $object at the $where of {image} to $new_size.",
+        "Scale the $object in {image} so it looks $new_size.",
+        "Make the $object at the $where of {image} $comparative: $new_size, not $old_size.",
+        "Edit {image}: the $object becomes $comparative and nothing else changes.",
+        "The $object in {image} is $old_size; make it $new_size.",
+        "Can you make the $object in {image} $comparative?",
+    ),
+    "move_object": (
+        "Move the $object in {image} to the $new_where.",
+        "Move the $object from the $old_where of {image} to the $new_where.",
+        "In {image}, put the $object at the $new_where instead of the $old_where.",
+        "Shift the $object in {image} over to the $new_where.",
+        "Relocate the $object at the $old_where of {image} to the $new_where.",
+        "Place the $object in {image} at the $new_where and leave the rest unchanged.",
+        "The $object in {image} belongs at the $new_where; move it there.",
+        "Drag the $object in {image} from the $old_where to the $new_where.",
+        "Edit {image} so that the $object sits at the $new_where.",
+    ),
+    "change_count": (
+        "Please $change {image}.",
+        "Change the number of $objects in {image} from $old_count to $new_count.",
+        "Edit {image} so that it shows $new_amount instead of $old_amount.",
+        "{image} shows $old_amount. Make it $new_amount.",
+        "I want $new_amount in {image}, not $old_amount.",
+        "Change {image} so it contains $new_amount rather than $old_amount.",
+        "Update the count of $objects in {image} to $new_count.",
+        "Adjust how many $objects appear in {image}: $new_count instead of $old_count.",
+        "Could you $change {image}?",
+    ),
+    "style_transfer": (
+        "Turn {image} into $style.",
+        "Render {image} as $style.",
+        "Make {image} look like $style.",
+        "Redraw {image} in the style of $style.",
+        "Convert {image} into $style, keeping its content.",
+        "What would {image} look like as $style? Show me.",
+        "Restyle {image} as $style.",
+        "Give {image} the look of $style.",
+        "Transform {image} into $style without changing what it shows.",
+    ),
+    "color_grading": (
+        "Apply a $grade colour grade to {image}.",
+        "Give {image} a $amount $grade colour grade.",
+        "Colour grade {image} with a $grade look.",
+        "Make the colours of {image} $grade.",
+        "Grade {image} for a $amount $grade look.",
+        "Edit the colours of {image} to give it a $grade feel.",
+        "Add a $amount $grade grade to {image}.",
+        "I'd like {image} to have a $grade colour look.",
+        "Colour-correct {image} towards a $grade style.",
+    ),
+    "brightness_contrast": (
+        "Make {image} $adjective.",
+        "Make {image} $amount $adjective.",
+        "Please $adjustment of {image}.",
+        "Please $adjustment of {image} by about $percent%.",
+        "Could you $adjustment of {image}?",
+        "{image} should be $amount $adjective.",
+        "Edit {image} to be $adjective.",
+        "Adjust {image}: $amount $adjective, please.",
+        "I need {image} $amount $adjective.",
+    ),
+}
