@@ -272,6 +272,85 @@ class _WriteOnNode:
 
 
 # --------------------------------------------------------------------------------------------
+# Global steps: one callable mapped over batches of a whole pool
+# --------------------------------------------------------------------------------------------
+
+
+def map_batches(
+    batches: list[Any],
+    make_fn,
+    *,
+    holds_model: bool = False,
+    num_cpus: float = 1.0,
+    num_gpus: float = 0.0,
+    max_actors: int = 1,
+    in_process: bool = False,
+    ray_address: str | None = None,
+):
+    """Yield make_fn()(batch) for every batch, in input order.
+
+    For global steps that need the whole pool (embedding every image before clustering):
+    the caller cuts the pool into batches (lists of source refs, say), persists what comes
+    back, and skips batches already persisted on a rerun. `make_fn` builds the callable once
+    per worker (it loads the model); with `holds_model` it runs as an actor pool of up to
+    `max_actors`, else as plain tasks. Batches and results must pickle.
+    """
+    if in_process or not batches:
+        fn = make_fn()
+        for batch in batches:
+            yield fn(batch)
+        return
+    import ray
+
+    started_here = not ray.is_initialized()
+    if started_here:
+        _quiet_ray_logs()
+        ray.init(
+            address=ray_address,
+            include_dashboard=False,
+            logging_level=logging.WARNING,
+            log_to_driver=False,
+        )
+    try:
+        ds = ray.data.from_items(
+            [{"i": i, "batch": pickle.dumps(b)} for i, b in enumerate(batches)],
+            override_num_blocks=len(batches),
+        )
+        options = {"batch_size": 1, "num_cpus": num_cpus, "num_gpus": num_gpus}
+        if holds_model:
+            ds = ds.map_batches(
+                _BatchActor, fn_constructor_args=(make_fn,), concurrency=(1, max_actors), **options
+            )
+        else:
+            ds = ds.map_batches(_BatchTask(make_fn), **options)
+        pending, next_i = {}, 0
+        for row in ds.iter_rows():  # rows come back as they finish; hand them out in order
+            pending[row["i"]] = pickle.loads(row["result"])
+            while next_i in pending:
+                yield pending.pop(next_i)
+                next_i += 1
+    finally:
+        if started_here:
+            ray.shutdown()
+
+
+class _BatchTask:
+    def __init__(self, make_fn):
+        self.make_fn = make_fn
+        self.fn = None
+
+    def __call__(self, batch: dict) -> dict:
+        if self.fn is None:
+            self.fn = self.make_fn()
+        result = self.fn(pickle.loads(batch["batch"][0]))
+        return {"i": [batch["i"][0]], "result": [pickle.dumps(result)]}
+
+
+class _BatchActor(_BatchTask):
+    """Same, as an actor: the model is built once per actor."""
+
+
+# --------------------------------------------------------------------------------------------
 # The run record
 # --------------------------------------------------------------------------------------------
 

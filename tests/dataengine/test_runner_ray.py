@@ -6,7 +6,7 @@ import json
 import pytest
 import ray
 
-from dataengine.runner import run_recipe
+from dataengine.runner import map_batches, run_recipe
 from tests.helpers import shard_bytes
 
 pytestmark = pytest.mark.slow
@@ -37,3 +37,15 @@ def test_ray_data_reads_the_shards(local_ray, reference):
         assert json.loads(row["json"]) == sample["json"]
         target = sample["json"]["target"]
         assert row[target] == sample[target]
+
+
+def _doubler():
+    return lambda batch: [2 * x for x in batch]
+
+
+@pytest.mark.parametrize("holds_model", [False, True])
+def test_map_batches_returns_results_in_input_order(local_ray, holds_model):
+    batches = [[i, i + 1] for i in range(0, 20, 2)]
+    got = list(map_batches(batches, _doubler, holds_model=holds_model, max_actors=2))
+    assert got == [[2 * x for x in b] for b in batches]
+    assert list(map_batches(batches, _doubler, in_process=True)) == got
