@@ -187,7 +187,7 @@ def _execute_on_ray(recipe: Recipe, units: list[Unit], writer: ShardWriter, addr
 
     started_here = not ray.is_initialized()
     if started_here:
-        _quiet_ray_logs()
+        quiet_ray_logs()
         ray.init(
             address=address,
             include_dashboard=False,
@@ -201,7 +201,7 @@ def _execute_on_ray(recipe: Recipe, units: list[Unit], writer: ShardWriter, addr
             ray.shutdown()
 
 
-def _quiet_ray_logs() -> None:
+def quiet_ray_logs() -> None:
     """Our progress bar and summary tell the story; Ray's start-up and per-dataset notices
     (token set-up, execution plans, "progress bars disabled") would bury it. Errors still show."""
     import ray.data  # noqa: F401  (Ray Data configures its loggers on import: quiet them after)
@@ -304,7 +304,7 @@ def map_batches(
 
     started_here = not ray.is_initialized()
     if started_here:
-        _quiet_ray_logs()
+        quiet_ray_logs()
         ray.init(
             address=ray_address,
             include_dashboard=False,

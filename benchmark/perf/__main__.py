@@ -22,6 +22,9 @@ def main(argv: list[str] | None = None) -> int:
 
     import ray
 
+    from dataengine.runner import quiet_ray_logs
+
+    quiet_ray_logs()
     cores = pairs_vs_floor.cores()
     ray.init(num_cpus=cores, include_dashboard=False, log_to_driver=False)
     try:

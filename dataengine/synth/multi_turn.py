@@ -172,7 +172,7 @@ def next_source(source: SourceImage, turn: Turn) -> SourceImage:
     """The input of the next turn: this turn's target. Only a scene maker's target is
     still exactly its scene rendered, so only then do shapes-world edits stay possible.
     The caption is dropped: it described the original image."""
-    exact = turn.made.scenes is not None
+    exact = turn.target_scene is not None  # text on a scene, say, records no target scene
     meta = {"scene": turn.target_scene} if exact else {}
     return SourceImage(id=source.id, group=source.group, image=turn.made.target, meta=meta)
 

@@ -60,7 +60,7 @@ def object_name(obj: dict) -> str:
 
 
 def scene_of(source: SourceImage) -> dict:
-    if "scene" not in source.meta:
+    if source.meta.get("scene") is None:
         raise PairError("no_scene", f"{source.id} is not a shapes-world scene")
     return source.meta["scene"]
 
