@@ -71,10 +71,25 @@ class Pairs(Stage):
 
     def process(self, unit: Unit) -> Unit:
         for source in unit.sources:
-            for task in self.choose_tasks(source):
+            tasks = self.choose_tasks(source)
+            if not tasks:  # still a row: the index accounts for every source
+                unit.pairs.append(self.no_task_row(source, unit.split))
+            for task in tasks:
                 partners = self.choose_partners(task, source, unit.sources)
                 unit.pairs.append(self.make_pair(source, task, unit.split, partners))
         return unit
+
+    def no_task_row(self, source: SourceImage, split: str) -> Pair:
+        """The error row of a source that none of the recipe's tasks can use."""
+        task = max(self.makers, key=lambda t: self.params.tasks[t])
+        pair = self.empty_pair(source, task, split, [source.id])
+        if not source.ok:
+            return pair.fail(source.status, source.error or source.status)
+        return pair.fail(
+            "no_eligible_task",
+            f"none of the tasks {sorted(self.makers)} can use this source (they need a "
+            "caption, a shapes-world scene or colour it lacks)",
+        )
 
     def choose_partners(self, task: str, source: SourceImage, pool: list[SourceImage]):
         """Partners come from the same unit (so the same split), from other groups, drawn
@@ -98,17 +113,23 @@ class Pairs(Stage):
         picked = rng.choice(len(eligible), size=count, replace=False, p=weights / weights.sum())
         return [eligible[i] for i in sorted(picked)]
 
-    def make_pair(self, source: SourceImage, task: str, split: str, partners) -> Pair:
+    def empty_pair(self, source: SourceImage, task: str, split: str, source_ids: list) -> Pair:
+        """The row before its maker runs: key, task, split and provenance."""
         maker = self.makers[task]
-        source_ids = [source.id, *(p.id for p in partners or [])]
         seed = derive_seed(self.seed, task, *source_ids)
-        pair = Pair(
+        return Pair(
             key=content_key(self.recipe, task, source_ids, {}, self.seed),
             task=task,
             category=maker.category,
             split=split,
             provenance=_provenance(self, maker, source_ids, seed),
         )
+
+    def make_pair(self, source: SourceImage, task: str, split: str, partners) -> Pair:
+        maker = self.makers[task]
+        source_ids = [source.id, *(p.id for p in partners or [])]
+        pair = self.empty_pair(source, task, split, source_ids)
+        seed = pair.provenance["seed"]
         if not source.ok:
             return pair.fail(source.status, source.error or source.status)
         if partners is None:
