@@ -2,8 +2,10 @@
 stats file, each written to a temporary name and renamed into place, the stats file last.
 
 A shard is complete exactly when its stats file exists; resume trusts nothing else. Tar
-members are written by webdataset's TarWriter in sorted order with a fixed mtime, samples
-sorted by key, so two runs of one recipe give byte-identical shards.
+members are written in WebDataset's layout (`<key>.<member>`, a sample's members together)
+in sorted order with a fixed mtime, owner and mode, samples sorted by key, so two runs of
+one recipe give byte-identical shards. The standard library's tarfile writes them: the
+webdataset package is for reading (it imports torch, seconds of start-up per worker).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import tarfile
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +21,6 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-import webdataset as wds
 
 from dataengine.schema import (
     FORMAT_VERSION,
@@ -86,14 +88,20 @@ class ShardWriter:
     def _tar(self, pairs) -> tuple[bytes, dict[str, dict[str, int]]]:
         buffer = io.BytesIO()
         sizes: dict[str, dict[str, int]] = {}
-        with wds.TarWriter(
-            buffer, encoder=False, mtime=FIXED_MTIME, user="ace", group="ace", mode=0o644
-        ) as writer:
+        with tarfile.open(fileobj=buffer, mode="w", format=tarfile.USTAR_FORMAT) as tar:
             for pair in pairs:
                 members = sample_members(pair, self.params)
                 sizes[pair.key] = {name: len(data) for name, data in members.items()}
-                writer.write({"__key__": pair.key, **members})
+                for name in sorted(members):
+                    _add_member(tar, f"{pair.key}.{name}", members[name])
         return buffer.getvalue(), sizes
+
+
+def _add_member(tar: tarfile.TarFile, name: str, data: bytes) -> None:
+    info = tarfile.TarInfo(name)
+    info.size, info.mtime, info.mode = len(data), FIXED_MTIME, 0o644
+    info.uname = info.gname = "ace"
+    tar.addfile(info, io.BytesIO(data))
 
 
 def _parquet_bytes(rows: list[dict[str, Any]]) -> bytes:

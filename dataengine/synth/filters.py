@@ -16,7 +16,6 @@ from typing import Any
 
 import cv2
 import numpy as np
-from skimage.segmentation import felzenszwalb, slic
 
 WHITE, BLACK = 255, 0
 SEGMENT_SIDE = 128  # working long side of the segmentation map
@@ -87,6 +86,8 @@ def segment_labels(image: np.ndarray, method: str, detail: float) -> np.ndarray:
     `detail` is the method's own knob: felzenszwalb's scale (larger = fewer, bigger regions)
     or slic's number of segments.
     """
+    from skimage.segmentation import felzenszwalb, slic  # ~1 s to import: only when used
+
     if method == "felzenszwalb":
         min_size = max(4, image.shape[0] * image.shape[1] // 300)
         return felzenszwalb(image, scale=float(detail), sigma=0.8, min_size=min_size)
@@ -195,6 +196,8 @@ def doodle_map(image: np.ndarray, scale: float, thickness: int, smoothness: floa
     h, w = image.shape[:2]
     small = cv2.medianBlur(resize_long_side(image, DOODLE_SIDE), 5)  # texture out, edges kept
     min_size = max(4, small.shape[0] * small.shape[1] // 250)  # a small object, not a speck
+    from skimage.segmentation import felzenszwalb
+
     labels = felzenszwalb(small, scale=float(scale), sigma=0.0, min_size=min_size)
     canvas_scale = min(1.0, DOODLE_CANVAS / max(h, w))
     ch, cw = max(1, round(h * canvas_scale)), max(1, round(w * canvas_scale))

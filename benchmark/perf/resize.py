@@ -1,0 +1,213 @@
+"""The resize job side by side: the codec floor, img2dataset, and our resize recipe.
+
+All three read the same 1000 JPEGs of 1280x960 (made from the bundled photos, each with a
+caption) and write long side 512 at JPEG quality 95:
+- the floor: a plain decode -> resize -> encode loop (1 and 2 processes, full and
+  reduced-size decoding), nothing written;
+- img2dataset, from its own venv, reading file:// URLs, keep_ratio_largest, 2 processes,
+  shards of 500, wandb off;
+- ours: pipelines/recipes/resize.yaml through Ray Data and through the in-process path.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import subprocess
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from benchmark.perf.report import Result
+
+IMAGES = 1000
+SIZE = (1280, 960)
+TARGET = 512
+QUALITY = 95
+IMG2DATASET = "img2dataset==1.47.0"
+
+
+# --------------------------------------------------------------------------------------------
+# The source images
+# --------------------------------------------------------------------------------------------
+
+
+def make_sources(folder: Path, count: int = IMAGES) -> list[Path]:
+    """count JPEGs of 1280x960 with a caption beside each; kept between runs."""
+    from dataengine.sources.sample_photos import BASE_PHOTOS, base_pixels
+
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    rng = np.random.default_rng(0)
+    for i in range(count):
+        path = folder / f"{i:05d}.jpg"
+        paths.append(path)
+        if path.exists():
+            continue
+        photo = BASE_PHOTOS[i % len(BASE_PHOTOS)]
+        base = base_pixels(photo.name)
+        h, w = base.shape[:2]
+        crop_h, crop_w = int(h * rng.uniform(0.7, 1.0)), int(w * rng.uniform(0.7, 1.0))
+        y, x = int(rng.integers(0, h - crop_h + 1)), int(rng.integers(0, w - crop_w + 1))
+        crop = np.ascontiguousarray(base[y : y + crop_h, x : x + crop_w])
+        pixels = cv2.resize(crop, SIZE, interpolation=cv2.INTER_CUBIC)
+        bgr = cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR)
+        cv2.imwrite(str(path), bgr, [cv2.IMWRITE_JPEG_QUALITY, 92])
+        path.with_suffix(".txt").write_text(photo.caption + "\n")
+    return paths
+
+
+# --------------------------------------------------------------------------------------------
+# The floor
+# --------------------------------------------------------------------------------------------
+
+
+def _resize_one(job: tuple[str, bool]) -> int:
+    path, reduced = job
+    flags = cv2.IMREAD_REDUCED_COLOR_2 if reduced else cv2.IMREAD_COLOR
+    bgr = cv2.imread(path, flags)
+    h, w = bgr.shape[:2]
+    scale = TARGET / max(h, w)
+    small = cv2.resize(bgr, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
+    _, buf = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, QUALITY])
+    return len(buf)
+
+
+def floor(paths: list[Path], processes: int, reduced: bool) -> float:
+    """Images per second of the plain loop."""
+    jobs = [(str(p), reduced) for p in paths]
+    with ProcessPoolExecutor(processes) as pool:
+        list(pool.map(_resize_one, jobs[:processes]))  # workers started
+        start = time.perf_counter()
+        list(pool.map(_resize_one, jobs, chunksize=16))
+        return len(paths) / (time.perf_counter() - start)
+
+
+# --------------------------------------------------------------------------------------------
+# img2dataset
+# --------------------------------------------------------------------------------------------
+
+
+def img2dataset_venv(root: Path) -> Path | None:
+    """img2dataset in its own venv (its pins clash with ours); None if it cannot install."""
+    python = root / "bin" / "python"
+    stamp = root / ".installed"
+    if not stamp.exists():
+        shutil.rmtree(root, ignore_errors=True)
+        subprocess.run([sys.executable, "-m", "venv", str(root)], check=True)
+        done = subprocess.run(
+            [str(python), "-m", "pip", "install", "-q", IMG2DATASET], capture_output=True
+        )
+        if done.returncode != 0:
+            print(done.stderr.decode()[-2000:], file=sys.stderr)
+            return None
+        stamp.touch()
+    return root / "bin" / "img2dataset"
+
+
+def run_img2dataset(tool: Path, paths: list[Path], work: Path, processes: int) -> float:
+    """Images per second, from launching the command to its exit (as a user sees it)."""
+    table = work / "urls.csv"
+    with open(table, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["url", "caption"])
+        for p in paths:
+            writer.writerow([p.resolve().as_uri(), p.with_suffix(".txt").read_text().strip()])
+    out = work / "img2dataset"
+    shutil.rmtree(out, ignore_errors=True)
+    command = [
+        str(tool), "--url_list", str(table), "--input_format", "csv",
+        "--url_col", "url", "--caption_col", "caption",
+        "--output_format", "webdataset", "--output_folder", str(out),
+        "--image_size", str(TARGET), "--resize_mode", "keep_ratio_largest",
+        "--resize_only_if_bigger", "True", "--encode_quality", str(QUALITY),
+        "--processes_count", str(processes), "--thread_count", "4",
+        "--number_sample_per_shard", "500", "--enable_wandb", "False",
+    ]  # fmt: skip
+    start = time.perf_counter()
+    subprocess.run(command, check=True, capture_output=True)
+    seconds = time.perf_counter() - start
+    written = sum(1 for _ in out.glob("*.tar"))
+    if written == 0:
+        raise RuntimeError("img2dataset wrote no shard")
+    return len(paths) / seconds
+
+
+# --------------------------------------------------------------------------------------------
+# Ours
+# --------------------------------------------------------------------------------------------
+
+
+def run_ours(source: Path, work: Path, in_process: bool) -> tuple[float, int]:
+    """Images per second of `ace data run` on the resize recipe, from launch to exit."""
+    out = work / ("ours-in-process" if in_process else "ours-ray")
+    shutil.rmtree(out, ignore_errors=True)
+    command = [sys.executable, "-m", "dataengine.cli", "-q", "data", "run"]
+    command += ["pipelines/recipes/resize.yaml", "--input", str(source), "--out", str(out)]
+    if in_process:
+        command.append("--in-process")
+    start = time.perf_counter()
+    subprocess.run(command, check=True, capture_output=True)
+    seconds = time.perf_counter() - start
+    from dataengine.corpus import read_index
+
+    samples = sum(s == "ok" for s in read_index(out, ["status"])["status"].to_pylist())
+    return samples / seconds, samples
+
+
+def measure(work: Path, cores: int) -> list[Result]:
+    work.mkdir(parents=True, exist_ok=True)
+    paths = make_sources(work / "resize-sources")
+    results = []
+    floors = {}
+    for processes in sorted({1, cores}):
+        for reduced in (False, True):
+            name = f"floor, {processes} process{'es' * (processes > 1)}" + (
+                ", reduced decode" if reduced else ""
+            )
+            floors[name] = floor(paths, processes, reduced)
+            results.append(Result(f"resize: {name}", floors[name], "img/s"))
+    best_floor_name = max(floors, key=floors.get)
+    tool = img2dataset_venv(work / "venv-img2dataset")
+    peer = run_img2dataset(tool, paths, work, cores) if tool else None
+    if peer is not None:
+        results.append(Result("resize: img2dataset", peer, "img/s", note=IMG2DATASET))
+    ours_ray, samples = run_ours(work / "resize-sources", work, in_process=False)
+    ours_local, _ = run_ours(work / "resize-sources", work, in_process=True)
+    note = f"{samples} images; Ray on {cores} cores"
+    if peer is not None:
+        results.append(
+            Result("resize: ours / img2dataset", ours_ray, "img/s", peer, "img2dataset", note)
+        )
+    results.append(
+        Result(
+            "resize: ours / floor",
+            ours_ray,
+            "img/s",
+            floors[best_floor_name],
+            best_floor_name,
+            note,
+        )
+    )
+    results.append(
+        Result(
+            "resize: Ray / in-process, per core",
+            ours_ray / cores,
+            "img/s/core",
+            ours_local,
+            "in-process (1 core)",
+        )
+    )
+    return results
+
+
+if __name__ == "__main__":
+    cores = len(os.sched_getaffinity(0))
+    from benchmark.perf.report import format_table
+
+    print(format_table(measure(Path("data/bench/work"), cores)))
