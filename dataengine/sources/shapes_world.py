@@ -14,6 +14,7 @@ both colour and shape, so "the red circle" always names exactly one object.
 from __future__ import annotations
 
 import copy
+import functools
 import math
 from typing import Any
 
@@ -261,7 +262,7 @@ def render(scene: dict) -> np.ndarray:
     image = render_background(scene)
     for obj in scene["objects"]:
         box = _box(scene, obj)  # blend only around the object: 10x faster than the full frame
-        alpha = _coverage(scene, obj)[box][:, :, None].astype(np.float32) / 255.0  # hxwx1
+        alpha = object_coverage(scene, obj)[box][:, :, None].astype(np.float32) / 255.0  # hxwx1
         color = np.array(COLORS[obj["color"]], np.float32)
         blended = image[box].astype(np.float32) * (1.0 - alpha) + color * alpha
         image[box] = np.rint(blended).astype(np.uint8)
@@ -270,7 +271,7 @@ def render(scene: dict) -> np.ndarray:
 
 def object_mask(scene: dict, index: int) -> np.ndarray:
     """uint8 HxW, 255 wherever render() gave object `index` any weight (anti-aliased rim too)."""
-    return np.where(_coverage(scene, scene["objects"][index]) > 0, 255, 0).astype(np.uint8)
+    return np.where(object_coverage(scene, scene["objects"][index]) > 0, 255, 0).astype(np.uint8)
 
 
 def cell_center(scene: dict, cell: str) -> tuple[float, float]:
@@ -294,7 +295,7 @@ def _box(scene: dict, obj: dict) -> tuple[slice, slice]:
     return slice(y0, y1), slice(x0, x1)
 
 
-def _coverage(scene: dict, obj: dict) -> np.ndarray:
+def object_coverage(scene: dict, obj: dict) -> np.ndarray:
     """The object drawn in 255 on black with anti-aliasing: its per-pixel weight (HxW)."""
     w, h = scene["size"]
     canvas = np.zeros((h, w), np.uint8)
@@ -339,14 +340,22 @@ def _ring(n: int, radius: float, start_deg: float) -> np.ndarray:
 def render_background(scene: dict) -> np.ndarray:
     w, h = scene["size"]
     bg = scene["background"]
-    rng = np.random.default_rng(bg["seed"])
-    offset = _TEXTURES[bg["kind"]](rng, h, w)  # HxW, within about +-22 grey levels
+    return _background(bg["kind"], bg["color"], bg["seed"], w, h).copy()
+
+
+# An edit renders the same background twice (before and after), and a family's members share
+# it: the last few are kept (a 512 px texture costs up to ~40 ms; 16 of them ~12 MB).
+@functools.lru_cache(maxsize=16)
+def _background(kind: str, color: str, seed: int, w: int, h: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    offset = _TEXTURES[kind](rng, h, w)  # HxW, within about +-22 grey levels
     # Round once per pixel, then add per channel in int16: a third of the float work.
     image = (
-        np.array(BACKGROUND_COLORS[bg["color"]], np.int16)
-        + np.rint(offset).astype(np.int16)[:, :, None]
+        np.array(BACKGROUND_COLORS[color], np.int16) + np.rint(offset).astype(np.int16)[:, :, None]
     )
-    return np.clip(image, 0, 255).astype(np.uint8)
+    image = np.clip(image, 0, 255).astype(np.uint8)
+    image.flags.writeable = False  # shared by every caller: they get copies
+    return image
 
 
 def _wood(rng: np.random.Generator, h: int, w: int) -> np.ndarray:

@@ -218,7 +218,7 @@ def scene_object_layer(scene: dict, index: int) -> Layer:
     """
     obj = scene["objects"][index]
     # render()'s own coverage; shapes_world has no public name for it (see the report).
-    coverage = shapes_world._coverage(scene, obj)
+    coverage = shapes_world.object_coverage(scene, obj)
     color = np.array(shapes_world.COLORS[obj["color"]], np.uint8)
     rgb = np.broadcast_to(color, (*coverage.shape, 3))  # one colour: a view, no copy
     return Layer(rgb=rgb, alpha=coverage)
