@@ -19,8 +19,10 @@ $(STAMP): pyproject.toml
 # Build the default corpus; rerunning continues a killed run (complete shards are kept).
 data: $(STAMP)
 	$(BIN)/ace data run pipelines/recipes/default.yaml --out $(OUT) --resume
+	$(BIN)/ace data select $(OUT)
 	$(BIN)/ace data validate $(OUT)
 	$(BIN)/ace data stats $(OUT)
+	$(BIN)/ace data audit $(OUT)
 
 # The CPU build of vLLM lives in its own venv (it pins another torch); the tests start its
 # OpenAI-compatible server with a tiny local model.
@@ -39,6 +41,7 @@ vllm-serve: $(VLLM_STAMP)
 		--served-model-name tiny-idefics --port 8000
 
 test: $(STAMP) $(VLLM_STAMP)
+	$(BIN)/python tests/browser.py --install
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)

@@ -4,6 +4,7 @@ ace data run RECIPE [--out DIR] [--limit N] [--input DIR] [--ray-address ADDR] [
              [--llm-url URL --llm-model NAME]
 ace data validate DIR
 ace data stats DIR
+ace data select DIR | audit DIR | curate DIR --reject KEY... | export DIR --out NEW
 """
 
 from __future__ import annotations
@@ -47,6 +48,9 @@ def _parser() -> argparse.ArgumentParser:
     stats.add_argument("out", type=Path)
     stats.add_argument("--json", action="store_true", help="print JSON instead of a table")
     stats.set_defaults(handler=_stats)
+    from dataengine.audit.cli import add_commands as add_audit_commands
+
+    add_audit_commands(commands)  # select, audit, curate, export
     return parser
 
 

@@ -5,6 +5,10 @@ from __future__ import annotations
 from dataengine.instruct.llm_rewrite import LLMRewrite
 from dataengine.instruct.mllm_describe import MLLMDescribe
 from dataengine.instruct.template_stage import TemplateInstructions
+from dataengine.quality.clip import ClipScores
+from dataengine.quality.select import Select
+from dataengine.quality.stages import QualityScores
+from dataengine.quality.text_legibility import TextLegibility
 from dataengine.sources.decode_stage import Decode
 from dataengine.sources.folder import FolderSource
 from dataengine.sources.sample_corpus import SampleCorpus
@@ -27,6 +31,19 @@ from dataengine.synth.base import MAKERS
 from dataengine.synth.stage import Pairs
 
 SOURCES = {cls.name: cls for cls in (SampleCorpus, FolderSource, WebDatasetSource, ParquetSource)}
-STAGES = {cls.name: cls for cls in (Decode, Pairs, TemplateInstructions, LLMRewrite, MLLMDescribe)}
+STAGES = {
+    cls.name: cls
+    for cls in (
+        Decode,
+        Pairs,
+        TemplateInstructions,
+        LLMRewrite,
+        MLLMDescribe,
+        QualityScores,
+        ClipScores,
+        TextLegibility,
+        Select,
+    )
+}
 
 __all__ = ["MAKERS", "SOURCES", "STAGES"]

@@ -172,7 +172,8 @@ def next_source(source: SourceImage, turn: Turn) -> SourceImage:
     """The input of the next turn: this turn's target. Only a scene maker's target is
     still exactly its scene rendered, so only then do shapes-world edits stay possible.
     The caption is dropped: it described the original image."""
-    exact = turn.target_scene is not None  # text on a scene, say, records no target scene
+    # Text written on a scene records no target scene: its output is no longer a render.
+    exact = turn.made.scenes is not None and turn.made.scenes.get("target") is not None
     meta = {"scene": turn.target_scene} if exact else {}
     return SourceImage(id=source.id, group=source.group, image=turn.made.target, meta=meta)
 

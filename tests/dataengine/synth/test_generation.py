@@ -56,13 +56,13 @@ def test_zero_frame_samples_pass_the_pairs_stage_the_sink_and_validate(tmp_path)
     sources = [
         photo("coffee", skimage.data.coffee(), "a cup of coffee on a saucer"),
         photo("cat", skimage.data.chelsea(), "a tabby cat"),
-        photo("rocket", skimage.data.rocket(), None),  # no caption: no text_to_image task
+        photo("rocket", skimage.data.rocket(), None),  # no caption: an error row, no sample
     ]
     unit = Unit(id="0" * 16, split="train", index=0, sources=sources)
     unit = Pairs(PairsParams(tasks={"text_to_image": 1.0}), recipe="t2i", seed=1)(unit)
     unit = TemplateInstructions(recipe="t2i", seed=1)(unit)
-    assert [p.status for p in unit.pairs] == ["ok", "ok"]
-    for pair in unit.pairs:
+    assert [p.status for p in unit.pairs] == ["ok", "ok", "no_eligible_task"]
+    for pair in unit.pairs[:2]:
         assert pair.frames == [] and pair.caption in pair.instruction
 
     ShardWriter(tmp_path).write(unit)

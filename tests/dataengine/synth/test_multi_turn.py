@@ -64,7 +64,8 @@ def replay(made: Made, source: SourceImage) -> list[Made]:
     turns, current = [], source
     for turn in made.params["turns"]:
         result = MAKERS[turn["task"]]().build(current, turn["params"])
-        meta = {"scene": result.scenes["target"]} if result.scenes else {}
+        exact = result.scenes is not None and result.scenes["target"] is not None
+        meta = {"scene": result.scenes["target"]} if exact else {}
         current = SourceImage(id=source.id, group=source.group, image=result.target, meta=meta)
         turns.append(result)
     return turns

@@ -1,0 +1,126 @@
+"""`ace data export DIR --out NEW`: new shards holding only the accepted samples.
+
+Accepted = status ok and not rejected in the curation table. Tar members are copied as they
+are (no re-encoding), so an exported sample is byte-identical to the original. Each shard's
+index keeps every row, the curated-out ones turned into status "rejected" with the curation
+reason, so NEW still says what happened to every sample; NEW has the same layout and passes
+`ace data validate`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import tarfile
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from dataengine.curation import (
+    now_utc,
+    read_decisions,
+    write_bytes_atomically,
+    write_table_atomically,
+)
+from dataengine.quality.select import STATUS_REJECTED
+from dataengine.schema import FORMAT_VERSION, STATUS_OK, canonical_json
+from dataengine.sinks.layout import Layout
+
+
+@dataclass
+class ExportSummary:
+    shards: int
+    samples: int
+    curated_out: int
+
+
+def export_accepted(out: str | Path, new: str | Path) -> ExportSummary:
+    source, target = Layout(Path(out)), Layout(Path(new))
+    if not source.complete_shards():
+        raise FileNotFoundError(f"{out} holds no complete shard; nothing to export")
+    if Path(new).resolve() == Path(out).resolve():
+        raise ValueError("--out is the corpus itself; export writes a new directory")
+    if target.complete_shards():
+        raise FileExistsError(f"{new} already holds shards; choose an empty --out")
+    rejected = {k: r for k, r in read_decisions(out).items() if r["decision"] == "reject"}
+    totals, curated_out = Counter(), 0
+    for shard in source.complete_shards():
+        stats, curated = _export_shard(source, target, shard, rejected)
+        totals.update(stats["by_status"])
+        curated_out += curated
+    _write_run_info(source, target, totals, len(rejected))
+    return ExportSummary(len(source.complete_shards()), totals[STATUS_OK], curated_out)
+
+
+def _export_shard(source: Layout, target: Layout, shard: str, rejected: dict) -> tuple[dict, int]:
+    """Write one shard of the export; return its stats and how many samples it lost."""
+    tar_bytes = _kept_members(source.tar(shard), rejected)
+    table = pq.read_table(source.index(shard))
+    originals = table.to_pylist()
+    rows = [_curate_row(row, rejected.get(row["key"])) for row in originals]
+    write_bytes_atomically(tar_bytes, target.tar(shard))
+    write_table_atomically(pa.Table.from_pylist(rows, schema=table.schema), target.index(shard))
+    stats = _stats(source.read_stats(shard), rows, tar_bytes)
+    write_bytes_atomically(canonical_json(stats).encode(), target.stats(shard))
+    return stats, sum(a is not b for a, b in zip(originals, rows, strict=True))
+
+
+def _kept_members(tar_path: Path, rejected: dict) -> bytes:
+    """The tar without the rejected samples' members; headers and bytes as they were."""
+    buffer = io.BytesIO()
+    with tarfile.open(tar_path) as tar_in, tarfile.open(fileobj=buffer, mode="w") as tar_out:
+        for info in tar_in:
+            if info.name.partition(".")[0] not in rejected:
+                tar_out.addfile(info, tar_in.extractfile(info))
+    return buffer.getvalue()
+
+
+def _curate_row(row: dict, decision: dict | None) -> dict:
+    if decision is None or row["status"] != STATUS_OK:
+        return row
+    reason = f"curation: {decision['reason'] or 'rejected'} (by {decision['by']})"
+    return {
+        **row,
+        "status": STATUS_REJECTED,
+        "error": reason,
+        "n_frames": 0,
+        "frames": None,
+        "target": None,
+        "member_sizes": canonical_json({}),
+        "bytes": 0,
+    }
+
+
+def _stats(original: dict, rows: list[dict], tar_bytes: bytes) -> dict:
+    ok = [r for r in rows if r["status"] == STATUS_OK]
+    return {
+        "format_version": FORMAT_VERSION,
+        "shard": original["shard"],
+        "unit": original["unit"],
+        "split": original["split"],
+        "sources": original["sources"],
+        "rows": len(rows),
+        "samples": len(ok),
+        "by_status": dict(sorted(Counter(r["status"] for r in rows).items())),
+        "by_task": dict(sorted(Counter(r["task"] for r in ok).items())),
+        "tar_bytes": len(tar_bytes),
+        "tar_sha256": hashlib.sha256(tar_bytes).hexdigest(),
+    }
+
+
+def _write_run_info(source: Layout, target: Layout, totals: Counter, decisions: int) -> None:
+    original = json.loads(source.run_info.read_text()) if source.run_info.exists() else {}
+    info = {
+        "exported_from": str(source.root.resolve()),
+        "recipe": original.get("recipe"),
+        "seed": original.get("seed"),
+        "source_run_ended": original.get("ended"),
+        "ended": now_utc(),
+        "curation_decisions_applied": decisions,
+        "counts": {"by_status": dict(sorted(totals.items()))},
+    }
+    write_bytes_atomically(json.dumps(info, indent=2, sort_keys=True).encode(), target.run_info)

@@ -1,0 +1,69 @@
+"""Checks of the instruction text: is it there, does it name real frames, does it stutter.
+
+ACE names the current input frames {image}, {image1} ... (docs/FORMAT.md); a placeholder that
+names no input frame, or a template slot left unfilled ("{color}"), makes a sample the
+model cannot follow. LLM rewrites sometimes stutter ("make the the sky blue").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import re
+
+from dataengine.schema import Pair
+
+PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+IMAGE_REF = re.compile(r"image(\d*)")
+QUOTED = re.compile(r'"[^"]*"')  # quoted text is data (the words to write), not phrasing
+WORD = re.compile(r"[^\W\d_]{2,}")  # letters only, two or more: "L L" in spaced text is data
+SENTENCE_END = re.compile(r"[.!?]+")
+
+
+def instruction_scores(instruction: str | None, n_inputs: int) -> dict[str, float]:
+    text = instruction or ""
+    placeholders = PLACEHOLDER.findall(text)
+    return {
+        "instruction_words": float(len(text.split())),
+        "instruction_bad_placeholders": float(
+            sum(not _names_input(p, n_inputs) for p in placeholders)
+        ),
+        "instruction_repeats": float(_repeats(text)),
+    }
+
+
+def _names_input(placeholder: str, n_inputs: int) -> bool:
+    match = IMAGE_REF.fullmatch(placeholder)
+    return match is not None and int(match.group(1) or 0) < n_inputs
+
+
+def _repeats(text: str) -> int:
+    text = PLACEHOLDER.sub(" ", QUOTED.sub(" ", text)).lower()  # "image {image}" is no stutter
+    sentences = [s.strip() for s in SENTENCE_END.split(text) if s.strip()]
+    words = sum(_doubled(WORD.findall(s)) for s in sentences)  # "colour? Colour it" is fine
+    return words + _doubled(sentences)
+
+
+def _doubled(items: list[str]) -> int:
+    return sum(a == b for a, b in itertools.pairwise(items))
+
+
+def duplicate_flags(pairs: list[Pair]) -> dict[str, float]:
+    """1.0 for each pair whose task, instruction and edited pixels an earlier pair (by key)
+    already has: the same sample twice, from two copies of one image. 0.0 for the others."""
+    seen: set[str] = set()
+    flags = {}
+    for pair in sorted(pairs, key=lambda p: p.key):
+        signature = _signature(pair)
+        flags[pair.key] = float(signature in seen)
+        seen.add(signature)
+    return flags
+
+
+def _signature(pair: Pair) -> str:
+    digest = hashlib.sha256(f"{pair.task}\0{pair.instruction}".encode())
+    images = [frame.image for frame in pair.frames] + [pair.target]
+    for image in images:
+        if image is not None:
+            digest.update(f"{image.shape}".encode() + image.tobytes())
+    return digest.hexdigest()

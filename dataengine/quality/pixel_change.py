@@ -1,0 +1,90 @@
+"""How much, and where, the target differs from the frame it edits.
+
+An edit must stay in its mask: `change_outside_mask` is the fraction of pixels away from the
+mask that changed visibly, the signal that catches an inpainting model repainting the whole
+picture or a paste that moved the background. `l1`, `ssim` and `changed` say how big the edit
+is overall (a no-op edit has l1 = 0; an edge map shares little structure with its photo).
+Scores are taken on the raw pixels, before encoding, so JPEG noise plays no part.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from dataengine.schema import Frame, Pair
+
+CHANGE_LEVEL = 16  # of 255: above the rounding of colour conversions, below any visible edit
+WORK_SIDE = 256  # SSIM on at most this long side: its value is stable across sizes, and fast
+SSIM_MIN_SIDE = 7  # skimage's default window
+
+
+def edited_frame(pair: Pair) -> Frame | None:
+    """The frame the target is an edit of: the first masked input, else the first input."""
+    inputs = [f for f in pair.frames if f.role == "input"]
+    masked = [f for f in inputs if f.mask is not None]
+    return (masked or inputs or [None])[0]
+
+
+def pixel_change_scores(
+    source: np.ndarray, target: np.ndarray, mask: np.ndarray | None = None
+) -> dict[str, float]:
+    """Scores of one edit. `source` is resized (and its mask with it) to the target's size."""
+    target = as_rgb(target)
+    source, mask = _to_size(as_rgb(source), mask, target.shape[:2])
+    delta = np.abs(source.astype(np.int16) - target.astype(np.int16))
+    changed = delta.max(axis=2) > CHANGE_LEVEL
+    scores = {"l1": float(delta.mean() / 255.0), "changed": float(changed.mean())}
+    ssim = _ssim(source, target)
+    if ssim is not None:
+        scores["ssim"] = ssim
+    if mask is not None:
+        scores.update(_mask_scores(changed, mask))
+    return scores
+
+
+def _mask_scores(changed: np.ndarray, mask: np.ndarray) -> dict[str, float]:
+    inside = mask > 127
+    scores = {}
+    if inside.any():
+        scores["change_inside_mask"] = float(changed[inside].mean())
+    # Blends feather a few pixels past the mask edge; only change beyond that ring is a leak.
+    margin = max(2, round(0.01 * max(mask.shape)))
+    kernel = np.ones((2 * margin + 1, 2 * margin + 1), np.uint8)
+    outside = cv2.dilate(inside.astype(np.uint8), kernel) == 0
+    if outside.any():
+        scores["change_outside_mask"] = float(changed[outside].mean())
+    return scores
+
+
+def _ssim(a: np.ndarray, b: np.ndarray) -> float | None:
+    from skimage.metrics import structural_similarity
+
+    a, b = grey_at_work_size(a), grey_at_work_size(b)
+    if min(a.shape) < SSIM_MIN_SIDE:
+        return None
+    return float(structural_similarity(a, b, data_range=255))
+
+
+def grey_at_work_size(image: np.ndarray) -> np.ndarray:
+    grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+    h, w = grey.shape
+    scale = WORK_SIDE / max(h, w)
+    if scale >= 1:
+        return grey
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
+
+
+def _to_size(image: np.ndarray, mask: np.ndarray | None, shape: tuple[int, int]):
+    if image.shape[:2] == shape:
+        return image, mask
+    size = (shape[1], shape[0])
+    image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    if mask is not None:
+        mask = cv2.resize(mask, size, interpolation=cv2.INTER_NEAREST)
+    return image, mask
+
+
+def as_rgb(image: np.ndarray) -> np.ndarray:
+    return np.repeat(image[..., None], 3, axis=2) if image.ndim == 2 else image[..., :3]

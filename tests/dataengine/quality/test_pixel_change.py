@@ -1,0 +1,70 @@
+"""Pixel change on crafted edits: an edit inside its mask, one that leaks, none at all."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dataengine.quality.pixel_change import edited_frame, pixel_change_scores
+from dataengine.schema import Frame
+from tests.dataengine.quality.crafted import box_mask, pair, scene
+
+SIZE = (96, 128)
+BOX = (20, 30, 60, 90)
+
+
+def repainted(image: np.ndarray, box, value: int = 0) -> np.ndarray:
+    out = image.copy()
+    top, left, bottom, right = box
+    out[top:bottom, left:right] = value
+    return out
+
+
+def test_an_edit_inside_its_mask_does_not_leak():
+    image, mask = scene(1, SIZE), box_mask(SIZE, BOX)
+    scores = pixel_change_scores(repainted(image, BOX), image, mask)
+    assert scores["change_outside_mask"] == 0.0
+    assert scores["change_inside_mask"] > 0.9
+    assert 0 < scores["changed"] < 0.3
+
+
+def test_an_edit_that_leaks_outside_its_mask_is_caught():
+    image, mask = scene(1, SIZE), box_mask(SIZE, BOX)
+    leaky = repainted(image, BOX)
+    leaky[:, :20] = 255 - leaky[:, :20]  # the left band, far from the mask, repainted too
+    scores = pixel_change_scores(image, leaky, mask)
+    outside = 1 - (mask > 0).mean()
+    # The band is 20 of 128 columns; almost all of its pixels change visibly.
+    assert scores["change_outside_mask"] == pytest.approx(20 * 96 / (outside * 96 * 128), 0.1)
+
+
+def test_a_feathered_edge_next_to_the_mask_is_not_a_leak():
+    image, mask = scene(2, SIZE), box_mask(SIZE, BOX)
+    ringed = repainted(image, (BOX[0] - 1, BOX[1] - 1, BOX[2] + 1, BOX[3] + 1))
+    assert pixel_change_scores(image, ringed, mask)["change_outside_mask"] == 0.0
+
+
+def test_no_edit_scores_zero_change_and_full_similarity():
+    image = scene(3, SIZE)
+    scores = pixel_change_scores(image, image.copy())
+    assert scores == {"l1": 0.0, "changed": 0.0, "ssim": pytest.approx(1.0)}
+
+
+def test_a_smaller_input_is_compared_at_the_target_size():
+    image = scene(4, (96, 128))
+    small = image[::2, ::2]
+    scores = pixel_change_scores(small, image, box_mask((48, 64), (10, 10, 20, 20)))
+    assert scores["ssim"] > 0.5
+    assert scores["l1"] < 0.05
+    assert "change_outside_mask" in scores
+
+
+def test_the_edited_frame_is_the_first_masked_input():
+    a, b, mask = scene(5), scene(6), box_mask((96, 128), BOX)
+    p = pair("0" * 32, a, b)
+    p.frames = [Frame(image=a, role="history"), Frame(image=a), Frame(image=b, mask=mask)]
+    assert edited_frame(p) is p.frames[2]
+    p.frames = [Frame(image=a, role="history"), Frame(image=b)]
+    assert edited_frame(p) is p.frames[1]
+    p.frames = []
+    assert edited_frame(p) is None
