@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataengine.instruct.llm_rewrite import LLMRewrite
 from dataengine.instruct.mllm_describe import MLLMDescribe
 from dataengine.instruct.template_stage import TemplateInstructions
+from dataengine.mine import pair_maker as mined_makers  # noqa: F401  (registers mined_*)
+from dataengine.mine.source import MinedPairs
 from dataengine.quality.clip import ClipScores
 from dataengine.quality.select import Select
 from dataengine.quality.stages import QualityScores
@@ -30,7 +32,10 @@ from dataengine.synth import (  # noqa: F401  (importing a family module registe
 from dataengine.synth.base import MAKERS
 from dataengine.synth.stage import Pairs
 
-SOURCES = {cls.name: cls for cls in (SampleCorpus, FolderSource, WebDatasetSource, ParquetSource)}
+SOURCES = {
+    cls.name: cls
+    for cls in (SampleCorpus, FolderSource, WebDatasetSource, ParquetSource, MinedPairs)
+}
 STAGES = {
     cls.name: cls
     for cls in (

@@ -9,7 +9,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from benchmark.perf import families, memory, pairs_vs_floor, resize
+from benchmark.perf import families, memory, mining, pairs_vs_floor, resize
 from benchmark.perf.report import format_table, write_results
 
 
@@ -32,6 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         ray.shutdown()
     results += families.measure(args.out / "work")
+    results += mining.measure_ground_truth(args.out / "work")
+    results += mining.measure_scale(args.out / "work")
     results += resize.measure(args.out / "work", cores)
     results += memory.measure(args.recipe, args.out / "work")
 

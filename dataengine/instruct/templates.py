@@ -27,8 +27,10 @@ from dataengine.instruct.phrasings import (
     restoration,
     semantic,
 )
+from dataengine.mine import phrasings as mined
 
 FAMILIES = (
+    mined,
     controllable,
     element,
     experts,

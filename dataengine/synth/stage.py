@@ -65,6 +65,9 @@ class Pairs(Stage):
             )
 
     def setup(self) -> None:
+        # A worker process holds only the modules it unpickled: register every family first.
+        import dataengine.registry  # noqa: F401
+
         self.makers = {task: _maker(task, self.params) for task in sorted(self.params.tasks)}
         for maker in self.makers.values():
             maker.setup()
@@ -188,6 +191,9 @@ def _validate_models(params: PairsParams) -> None:
 
 
 def _can_serve(maker: PairMaker, source: SourceImage) -> bool:
+    # A mined pair is served by the mined_* makers only, and they serve nothing else.
+    if getattr(maker, "mined", False) != ("mined" in source.meta):
+        return False
     if maker.needs_scene and "scene" not in source.meta:
         return False
     if maker.needs_caption and not source.caption:

@@ -22,7 +22,11 @@ from dataengine.sources.shapes_world import load_shape, shapes_refs
 from dataengine.synth.stage import Pairs, PairsParams
 from dataengine.validate import validate_output
 
-MODEL_FREE = sorted(task for task, maker in MAKERS.items() if not maker.needs_model)
+MODEL_FREE = sorted(
+    task
+    for task, maker in MAKERS.items()
+    if not maker.needs_model and not getattr(maker, "mined", False)  # mined: tests/.../mine
+)
 
 
 def photo(name: str, image: np.ndarray, caption: str) -> SourceImage:

@@ -1,0 +1,101 @@
+"""The embedding pass over a whole pool: the global step before clustering.
+
+The ids no stored part holds yet are cut into batches and mapped with the runner's
+map_batches (Ray tasks, or an actor pool for embedders that hold a model); every finished
+batch is written as one part at once, so a killed pass keeps what it finished.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+
+import numpy as np
+from tqdm import tqdm
+
+from dataengine.mine.embedders import EmbedderSpec
+from dataengine.mine.store import EmbeddedBatch, EmbeddingStore
+from dataengine.schema import SourceImage
+from dataengine.sources.base import Source, SourceRef
+from dataengine.sources.decode import ImageError, decode_image
+
+log = logging.getLogger(__name__)
+
+DECODE_SIDE = 512  # embedders look at small images; decoding large JPEGs in draft mode is cheap
+
+
+class BatchEmbedder:
+    """Built once per worker (it loads the model); maps a list of pool refs to a batch."""
+
+    def __init__(self, pool: Source, spec: EmbedderSpec):
+        self.pool = pool
+        self.embedder = spec.build()
+        self.embedder.setup()
+
+    def __call__(self, refs: list[SourceRef]) -> EmbeddedBatch:
+        sources = [self.load(ref) for ref in refs]
+        ok = [s for s in sources if s.ok]
+        vectors = self.embedder.embed(ok) if ok else np.zeros((0, 0), np.float32)
+        out = np.zeros((len(sources), vectors.shape[1]), dtype=np.float32)
+        out[[i for i, s in enumerate(sources) if s.ok]] = vectors
+        return EmbeddedBatch(
+            ids=[r.id for r in refs],
+            vectors=out,
+            status=[s.status for s in sources],
+            error=[s.error for s in sources],
+        )
+
+    def load(self, ref: SourceRef) -> SourceImage:
+        """The pool's image, decoded when the embedder looks at pixels; a bad one gets a status."""
+        source = self.pool.load(ref)
+        if not source.ok:
+            return source
+        if not self.embedder.needs_pixels:
+            if not source.caption:
+                source.status, source.error = "no_caption", "the caption embedder needs a caption"
+            return source
+        if source.image is None:
+            try:
+                source.image = decode_image(source.data, max_side=DECODE_SIDE, min_side=16).image
+            except ImageError as exc:
+                source.status, source.error = exc.kind, str(exc)
+            source.data = None
+        return source
+
+
+def embed_missing(
+    pool: Source,
+    refs: list[SourceRef],
+    spec: EmbedderSpec,
+    store: EmbeddingStore,
+    *,
+    batch_size: int,
+    in_process: bool,
+    max_actors: int = 1,
+    num_gpus: float = 0.0,
+    progress: bool = True,
+) -> int:
+    """Embed every ref the store lacks; return how many were embedded now."""
+    from dataengine.runner import map_batches  # the runner is the one module that knows Ray
+
+    known = store.known_ids()
+    missing = [r for r in refs if r.id not in known]
+    if not missing:
+        return 0
+    batches = [missing[i : i + batch_size] for i in range(0, len(missing), batch_size)]
+    log.info("embedding %d of %d images with %s", len(missing), len(refs), spec.kind)
+    results = map_batches(
+        batches,
+        functools.partial(BatchEmbedder, pool, spec),
+        holds_model=spec.holds_model,
+        num_gpus=num_gpus,
+        max_actors=max_actors,
+        in_process=in_process,
+    )
+    with tqdm(
+        total=len(missing), unit="img", desc=f"embed {spec.kind}", disable=not progress
+    ) as bar:
+        for batch in results:
+            store.write(batch)
+            bar.update(len(batch.ids))
+    return len(missing)

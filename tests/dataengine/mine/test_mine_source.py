@@ -1,0 +1,175 @@
+"""The mined_pairs source end to end: a recipe mines a pool, the runner writes valid shards
+of mined pairs, a rerun reuses the mining and gives the same bytes."""
+
+from __future__ import annotations
+
+import copy
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from dataengine.corpus import iter_samples, read_index
+from dataengine.recipe import RecipeError, build_recipe, load_recipe
+from dataengine.runner import run_recipe
+from dataengine.sources.shapes_world import render
+from dataengine.validate import validate_output
+from tests.dataengine.mine.registration import register_mining
+from tests.helpers import shard_bytes
+
+MINED_TASKS = {"mined_edit": 1.0, "mined_add": 1.0, "mined_remove": 1.0}
+
+
+def mining_recipe(cache, **source) -> dict:
+    return {
+        "name": "mined",
+        "seed": 3,
+        "source": {
+            "kind": "mined_pairs",
+            "pool": {
+                "kind": "sample_corpus",
+                "photos": 12,
+                "shape_families": 8,
+                "shape_members": 3,
+            },
+            "cache": str(cache),
+            "in_process": True,
+            "batch_size": 16,
+            **source,
+        },
+        "splits": {"train": 0.7, "val": 0.3},
+        "unit_size": 8,
+        "stages": [
+            {"stage": "decode", "max_side": 160, "min_side": 32},
+            {"stage": "pairs", "per_source": 1, "tasks": MINED_TASKS},
+            {"stage": "template_instructions"},
+        ],
+    }
+
+
+@pytest.fixture(scope="module")
+def mined_run(tmp_path_factory):
+    """One in-process run of the mining recipe (registered for this module only)."""
+    mp = pytest.MonkeyPatch()
+    register_mining(mp)
+    root = tmp_path_factory.mktemp("mined")
+    recipe = build_recipe(mining_recipe(root / "cache"))
+    summary = run_recipe(recipe, root / "out", in_process=True, progress=False)
+    yield recipe, summary, root
+    mp.undo()
+
+
+def test_every_mined_pair_has_a_row_and_the_shards_are_valid(mined_run):
+    recipe, summary, root = mined_run
+    report = recipe.source.mined.report
+    assert report["pool"] == 36 and report["usable"] == 36
+    index = read_index(root / "out").to_pylist()
+    assert len(index) == report["pairs"] > 10  # one row per pair: none dropped
+    assert {r["task"] for r in index} <= set(MINED_TASKS)
+    assert {r["status"] for r in index} <= {"ok", "needs_mllm_instruction"}
+    assert summary.samples > 5
+    report = validate_output(root / "out")
+    assert report.ok, report.problems
+
+
+def test_a_mined_sample_shows_its_two_images(mined_run):
+    recipe, _, root = mined_run
+    lo, hi = recipe.source.mining.band
+    shapes = [s for s in iter_samples(root / "out") if s["json"]["provenance"].get("scenes")]
+    assert shapes
+    for sample in shapes:
+        meta = sample["json"]
+        params = meta["provenance"]["params"]
+        assert lo <= params["similarity"] <= hi
+        assert params["embedders"] == ["classical"]
+        assert set(params["clusters"]) == {"source", "target"}
+        assert meta["instruction"].count("{image}") == 1
+        source = np.asarray(Image.open(io.BytesIO(sample["src0.jpg"])))
+        target = np.asarray(Image.open(io.BytesIO(sample["tgt.jpg"])))
+        assert source.shape == target.shape
+        # The target is the partner scene, rendered, at the source's size.
+        scene = meta["provenance"]["scenes"]["target"]
+        expected = np.asarray(Image.fromarray(render(scene)).resize(target.shape[1::-1]))
+        assert np.abs(target.astype(int) - expected).mean() < 6
+
+
+def test_images_joined_by_pairs_share_a_split(mined_run):
+    _, _, root = mined_run
+    split_of: dict[str, set[str]] = {}
+    for row in read_index(root / "out").to_pylist():
+        pair = row["provenance_source_ids"][0].removeprefix("mined:").split("|")
+        for image in pair:
+            split_of.setdefault(image, set()).add(row["split"])
+    assert all(len(splits) == 1 for splits in split_of.values())
+
+
+def test_a_rerun_reuses_the_mining_and_gives_the_same_bytes(mined_run, tmp_path, monkeypatch):
+    recipe, _, root = mined_run
+    register_mining(monkeypatch)
+    folder = recipe.source.mined.folder
+    stamp = (folder / "report.json").stat().st_mtime_ns
+    parts = sorted((root / "cache" / "embeddings").rglob("*.parquet"))
+    again = build_recipe(mining_recipe(root / "cache"))
+    run_recipe(again, tmp_path, in_process=True, progress=False)
+    assert again.source.mined.folder == folder
+    assert (folder / "report.json").stat().st_mtime_ns == stamp
+    assert sorted((root / "cache" / "embeddings").rglob("*.parquet")) == parts
+    assert shard_bytes(tmp_path) == shard_bytes(root / "out")
+
+
+def test_the_bundled_mining_recipe_loads(mining_registered):
+    recipe = load_recipe("pipelines/recipes/mining.yaml")
+    assert recipe.source.name == "mined_pairs"
+    assert recipe.source.mining.band == (0.90, 0.995)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"band": [0.9]}, "band"),
+        ({"band": [0.95, 0.9]}, "band"),
+        ({"embedders": [{"kind": "dino"}]}, "kind 'dino' is not an embedder"),
+        ({"embedders": [{"kind": "open_clip", "path": "/nowhere"}]}, "/nowhere does not exist"),
+        ({"pool": {"kind": "mined_pairs"}}, "pool cannot itself be mined_pairs"),
+        ({"pool": {"kind": "folder", "paht": "x"}}, "unknown key 'paht'"),
+        ({"max_per_image": 0}, "max_per_image"),
+        ({"bnad": [0.8, 0.9]}, "did you mean 'band'"),
+    ],
+)
+def test_bad_mining_settings_stop_before_any_work(change, message, mining_registered, tmp_path):
+    raw = copy.deepcopy(mining_recipe(tmp_path / "cache"))
+    raw["source"].update(change)
+    with pytest.raises(RecipeError, match=message):
+        build_recipe(raw)
+    assert not (tmp_path / "cache").exists()
+
+
+def test_include_pool_lists_the_pool_beside_the_pairs(mined_run, monkeypatch):
+    recipe, _, root = mined_run
+    register_mining(monkeypatch)
+    raw = mining_recipe(root / "cache", include_pool=True)
+    source = build_recipe(raw).source
+    refs = source.refs()
+    assert source.mined.folder == recipe.source.mined.folder  # the same mining, reused
+    pairs = [r for r in refs if r.id.startswith("mined:")]
+    pool = {r.id: r for r in refs if not r.id.startswith("mined:")}
+    assert len(pool) == 36 and len(pairs) == len(recipe.source.refs())
+    for pair in pairs:  # a pair and both its images share one group, hence one split
+        first, second = pair.id.removeprefix("mined:").split("|")
+        assert pool[first].group == pool[second].group == pair.group
+    image = source.load(next(iter(pool.values())))
+    assert image.ok and "mined" not in image.meta
+
+
+def test_a_pool_image_that_cannot_be_mined_keeps_its_row(image_folder, tmp_path, monkeypatch):
+    register_mining(monkeypatch)
+    (image_folder / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    raw = mining_recipe(tmp_path / "cache", pool={"kind": "folder", "path": str(image_folder)})
+    summary = run_recipe(build_recipe(raw), tmp_path / "out", in_process=True, progress=False)
+    rows = {r["provenance_source_ids"][0]: r for r in read_index(tmp_path / "out").to_pylist()}
+    broken = rows.pop("unmined:folder:broken.jpg")
+    assert broken["status"] == "truncated_image"
+    assert broken["error"].startswith("not mined: ")
+    assert all(key.startswith("mined:") for key in rows)
+    assert summary.by_status.get("truncated_image") == 1
