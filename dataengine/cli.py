@@ -5,6 +5,7 @@ ace data run RECIPE [--out DIR] [--limit N] [--input DIR] [--ray-address ADDR] [
 ace data validate DIR
 ace data stats DIR
 ace data select DIR | audit DIR | curate DIR --reject KEY... | export DIR --out NEW
+ace captioner finetune --data DIR --base MODEL_DIR --out DIR [--steps N]
 """
 
 from __future__ import annotations
@@ -51,6 +52,9 @@ def _parser() -> argparse.ArgumentParser:
     from dataengine.audit.cli import add_commands as add_audit_commands
 
     add_audit_commands(commands)  # select, audit, curate, export
+    from dataengine.instruct.captioner_cli import add_commands as add_captioner_commands
+
+    add_captioner_commands(groups)  # ace captioner finetune
     return parser
 
 
