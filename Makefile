@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 OUT ?= data/default
 
-.PHONY: install data test lint format bench docs clean-data vllm-install vllm-serve
+.PHONY: install data test lint format bench docs clean-data vllm-install vllm-serve train eval
 
 install: $(STAMP)
 
@@ -55,6 +55,16 @@ format: $(STAMP)
 bench: $(STAMP) $(VLLM_STAMP)
 	$(BIN)/python -m benchmark.perf
 	$(BIN)/python -m tools.vllm.bench_writers --out data/bench/writers
+
+RUN ?= data/runs/tiny
+
+# Train the tiny ACE preset on the default corpus (CPU minutes); rerunning continues the run.
+train: $(STAMP)
+	$(BIN)/ace model train --data $(OUT) --preset tiny --out $(RUN) --resume
+
+# Evaluate the newest checkpoint on the bench split: $(RUN)/eval/report.md, examples.png.
+eval: $(STAMP)
+	$(BIN)/ace model eval --ckpt $(RUN) --data $(OUT) --out $(RUN)/eval
 
 # docs/TASKS.md and its example strips, from the registered pair makers.
 docs: $(STAMP)

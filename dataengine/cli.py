@@ -6,6 +6,7 @@ ace data validate DIR
 ace data stats DIR
 ace data select DIR | audit DIR | curate DIR --reject KEY... | export DIR --out NEW
 ace captioner finetune --data DIR --base MODEL_DIR --out DIR [--steps N]
+ace model train --data DIR --preset tiny --out RUN | edit | eval
 """
 
 from __future__ import annotations
@@ -55,6 +56,9 @@ def _parser() -> argparse.ArgumentParser:
     from dataengine.instruct.captioner_cli import add_commands as add_captioner_commands
 
     add_captioner_commands(groups)  # ace captioner finetune
+    from ace_model.cli import add_commands as add_model_commands
+
+    add_model_commands(groups)  # ace model train | edit | eval (sets torch threading first)
     return parser
 
 

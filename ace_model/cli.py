@@ -1,0 +1,213 @@
+"""`ace model train|edit|eval`: the bundled ACE model on the command line.
+
+ace model train --data DIR --preset tiny --out RUN [--steps N] [--resume] [--vae PATH]
+ace model edit --ckpt RUN --image IMG [--mask M] --instruction "..." [--history IMG TEXT]
+               --out OUT.png
+ace model eval --ckpt RUN --data DIR --out REPORT [--clip PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+# Set before torch loads OpenMP: its threads then sleep instead of spinning while they wait,
+# which on a shared two-core machine is the difference between 0.3 and 7 s a step.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from ace_model.config import PRESETS  # after the OpenMP setting
+
+
+def add_commands(groups) -> None:
+    """Add the `model` group to the top-level subparsers of `ace`."""
+    model = groups.add_parser("model", help="train, run and evaluate the bundled ACE model")
+    commands = model.add_subparsers(dest="command", required=True)
+    _add_train(commands)
+    _add_edit(commands)
+    _add_eval(commands)
+
+
+def _add_train(commands) -> None:
+    train = commands.add_parser("train", help="train ACE on a corpus's train split")
+    train.add_argument("--data", type=Path, required=True, help="a corpus from `ace data run`")
+    train.add_argument("--out", type=Path, required=True, help="the run folder (checkpoints)")
+    train.add_argument("--preset", choices=sorted(PRESETS), default="tiny")
+    train.add_argument("--steps", type=int, help="train up to this step (default: the preset's)")
+    train.add_argument("--batch-size", type=int)
+    train.add_argument("--lr", type=float)
+    train.add_argument("--resolution", type=int, help="bucket side in pixels")
+    train.add_argument("--seed", type=int)
+    train.add_argument("--checkpoint-every", type=int)
+    train.add_argument(
+        "--resume", action="store_true", help="continue from the run's newest checkpoint"
+    )
+    train.add_argument("--vae", help="a local diffusers AutoencoderKL folder (small, ace-0.6b)")
+    train.add_argument("--text-encoder", choices=("minilm", "t5"), default="minilm")
+    train.add_argument("--text-path", help="a local T5 folder, with --text-encoder t5")
+    train.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda when present)")
+    train.set_defaults(handler=_train)
+
+
+def _add_edit(commands) -> None:
+    edit = commands.add_parser("edit", help="edit or create one image with a checkpoint")
+    edit.add_argument("--ckpt", type=Path, required=True, help="a checkpoint or a run folder")
+    edit.add_argument(
+        "--image",
+        type=Path,
+        action="append",
+        default=[],
+        help="an input image ({image}, then {image1} ...); repeat for more",
+    )
+    edit.add_argument(
+        "--mask",
+        type=Path,
+        action="append",
+        default=[],
+        help="a mask for the image in the same place (255 = edit)",
+    )
+    edit.add_argument("--instruction", required=True)
+    edit.add_argument(
+        "--history",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("IMG", "INSTRUCTION"),
+        help="an earlier turn: its input image and instruction; repeat, oldest first",
+    )
+    edit.add_argument("--out", type=Path, required=True, help="the output PNG")
+    _add_sampling(edit)
+    edit.set_defaults(handler=_edit)
+
+
+def _add_eval(commands) -> None:
+    ev = commands.add_parser("eval", help="evaluate a checkpoint on the bench split")
+    ev.add_argument("--ckpt", type=Path, required=True, help="a checkpoint or a run folder")
+    ev.add_argument("--data", type=Path, required=True)
+    ev.add_argument("--out", type=Path, required=True, help="the report folder")
+    ev.add_argument("--split", default="bench", choices=("bench", "val", "train"))
+    ev.add_argument("--clip", help="an open_clip folder for the CLIP metrics")
+    ev.add_argument("--examples", type=int, default=12, help="rows in examples.png")
+    _add_sampling(ev)
+    ev.set_defaults(handler=_eval)
+
+
+def _add_sampling(parser) -> None:
+    parser.add_argument("--steps", type=int, default=20, help="Euler steps")
+    parser.add_argument(
+        "--guidance", type=float, default=1.0, help="classifier-free guidance scale (1 = none)"
+    )
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device")
+
+
+def _fail(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return 2
+
+
+# ============================================================================================
+# Handlers
+# ============================================================================================
+
+
+def _train(args) -> int:
+    from ace_model.config import CodecConfig, TextConfig
+    from ace_model.train import train
+
+    try:
+        codec = CodecConfig("vae", args.vae) if args.vae else CodecConfig()
+        text = TextConfig(args.text_encoder, args.text_path)
+        summary = train(
+            args.data,
+            args.out,
+            args.preset,
+            text=text,
+            codec=codec,
+            resume=args.resume,
+            device=args.device,
+            progress=not getattr(args, "quiet", False),
+            steps=args.steps,
+            batch_size=args.batch_size,
+            lr=args.lr,
+            resolution=args.resolution,
+            seed=args.seed,
+            checkpoint_every=args.checkpoint_every,
+        )
+    except (ValueError, FileNotFoundError, FileExistsError) as exc:
+        return _fail(str(exc))
+    print(
+        f"step {summary['step']}: loss {summary.get('loss', float('nan')):.4f} -> "
+        f"{summary['checkpoint']}"
+    )
+    return 0
+
+
+def _read_image(path: Path, mode: str = "RGB"):
+    import numpy as np
+    from PIL import Image, ImageOps
+
+    with Image.open(path) as im:
+        return np.asarray(ImageOps.exif_transpose(im).convert(mode))
+
+
+def _edit(args) -> int:
+    from PIL import Image
+
+    from ace_model.conditioning import ConditionError
+    from ace_model.sample import Sampler, check_request
+
+    if len(args.mask) > len(args.image):
+        return _fail(f"{len(args.mask)} --mask for {len(args.image)} --image; give one each")
+    try:
+        images = [_read_image(p) for p in args.image]
+        masks = [_read_image(p, "L") for p in args.mask]
+        history = [(_read_image(Path(p)), text) for p, text in args.history]
+        check_request(len(images), args.instruction, [text for _, text in args.history])
+        sampler = Sampler(args.ckpt, args.device)
+        out = sampler.edit(
+            images, args.instruction, masks, history, args.steps, args.guidance, args.seed
+        )
+    except (OSError, ValueError, ConditionError) as exc:
+        return _fail(str(exc))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(out).save(args.out)
+    print(f"wrote {args.out} ({out.shape[1]}x{out.shape[0]})")
+    return 0
+
+
+def _eval(args) -> int:
+    from ace_model.evaluate import EvalSettings, evaluate
+
+    settings = EvalSettings(
+        split=args.split,
+        steps=args.steps,
+        guidance=args.guidance,
+        seed=args.seed,
+        examples=args.examples,
+        clip=args.clip,
+    )
+    try:
+        report = evaluate(args.ckpt, args.data, args.out, settings, args.device)
+    except (ValueError, FileNotFoundError) as exc:
+        return _fail(str(exc))
+    wins = report["beats_identity"]
+    print((args.out / "report.md").read_text())
+    print(f"beats identity on {wins['tasks']} of {wins['of']} tasks -> {args.out}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m ace_model.cli model ...`, the same commands outside `ace`."""
+    import logging
+
+    parser = argparse.ArgumentParser(prog="ace")
+    add_commands(parser.add_subparsers(dest="group", required=True))
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    return args.handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

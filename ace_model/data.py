@@ -1,0 +1,231 @@
+"""Our WebDataset shards as batches of LCUs: streamed, shuffled per epoch, bucketed by shape.
+
+The stream is planned before it is decoded. Planning reads the tar members and the target's
+image header only (which bucket a sample falls in), so it is cheap; decoding happens for the
+batches that are trained on. Resuming at step N replays the plan of the current epoch up to
+the batch it stopped at, without decoding it, and so continues with exactly the batches an
+uninterrupted run would have seen. Memory stays flat: a shuffle buffer and one pending batch
+per bucket, whatever the corpus size.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import math
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from PIL import Image
+
+from ace_model.conditioning import LCU, ConditionError, text_plan
+from dataengine.corpus import shard_paths
+from dataengine.curation import rejected_keys
+from dataengine.schema import derive_seed
+
+log = logging.getLogger(__name__)
+
+ASPECTS = (1 / 2, 2 / 3, 3 / 4, 1.0, 4 / 3, 3 / 2, 2.0)  # width / height of the buckets
+
+
+# ============================================================================================
+# Resolution buckets
+# ============================================================================================
+
+
+def buckets(resolution: int, multiple: int) -> list[tuple[int, int]]:
+    """(H, W) sizes of about resolution**2 pixels, sides a multiple of `multiple` (the
+    patch in pixels), one per aspect ratio from 1:2 to 2:1."""
+    sizes = set()
+    for aspect in ASPECTS:
+        h = max(multiple, round(resolution / math.sqrt(aspect) / multiple) * multiple)
+        w = max(multiple, round(resolution * math.sqrt(aspect) / multiple) * multiple)
+        sizes.add((h, w))
+    return sorted(sizes)
+
+
+def nearest_bucket(height: int, width: int, sizes: list[tuple[int, int]]) -> tuple[int, int]:
+    aspect = math.log(width / height)
+    return min(sizes, key=lambda s: (abs(math.log(s[1] / s[0]) - aspect), s))
+
+
+# ============================================================================================
+# Decoding one sample
+# ============================================================================================
+
+
+def rgb_tensor(rgb: np.ndarray, size: tuple[int, int]) -> torch.Tensor:
+    """uint8 HxWx3 -> (3, H, W) float in [-1, 1] at `size` (H, W)."""
+    rgb = cv2.resize(rgb, (size[1], size[0]), interpolation=cv2.INTER_AREA)
+    return torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).float() / 127.5 - 1.0
+
+
+def mask_tensor(gray: np.ndarray | None, size: tuple[int, int]) -> torch.Tensor:
+    """uint8 HxW, 255 = edit -> (1, H, W) in [0, 1]; no mask means the whole image."""
+    if gray is None:
+        return torch.ones(1, *size)
+    gray = cv2.resize(gray, (size[1], size[0]), interpolation=cv2.INTER_AREA)
+    return torch.from_numpy(np.ascontiguousarray(gray))[None].float() / 255.0
+
+
+def tensor_rgb(image: torch.Tensor) -> np.ndarray:
+    """(3, H, W) in [-1, 1] -> uint8 HxWx3."""
+    values = ((image.float().clamp(-1, 1) + 1) * 127.5).round().byte()
+    return values.permute(1, 2, 0).cpu().numpy()
+
+
+def load_rgb(data: bytes, size: tuple[int, int]) -> torch.Tensor:
+    """Encoded image -> (3, H, W) float in [-1, 1] at `size`."""
+    with Image.open(io.BytesIO(data)) as im:
+        im.draft("RGB", (size[1], size[0]))  # JPEGs decode at a reduced scale, still >= size
+        return rgb_tensor(np.asarray(im.convert("RGB")), size)
+
+
+def load_mask(data: bytes | None, size: tuple[int, int]) -> torch.Tensor:
+    """Encoded 8-bit mask -> (1, H, W) in [0, 1]; no mask means the whole image."""
+    if data is None:
+        return mask_tensor(None, size)
+    with Image.open(io.BytesIO(data)) as im:
+        return mask_tensor(np.asarray(im.convert("L")), size)
+
+
+def decode_sample(raw: dict, size: tuple[int, int]) -> LCU:
+    """A raw WebDataset sample (member name -> bytes) -> an LCU at `size`.
+
+    Raises KeyError (a member is missing), OSError (an image does not decode) or
+    ConditionError (the text names a frame that is not there)."""
+    meta = json.loads(raw["json"])
+    frames = meta["frames"]
+    lcu = LCU(
+        key=raw["__key__"],
+        instruction=meta["instruction"] or "",
+        images=[load_rgb(raw[f["image"]], size) for f in frames],
+        masks=[load_mask(raw[f["mask"]] if f["mask"] else None, size) for f in frames],
+        roles=[f["role"] for f in frames],
+        frame_instructions=[f["instruction"] for f in frames],
+        target=load_rgb(raw[meta["target"]], size),
+        meta=meta,
+    )
+    text_plan(lcu)  # fail here, as a skipped sample, rather than inside a batch
+    return lcu
+
+
+def decode_batch(raws: list[dict], size: tuple[int, int]) -> tuple[list[LCU], list[str]]:
+    """The samples that decode, and "key: reason" for those that do not (never a crash)."""
+    lcus, skipped = [], []
+    for raw in raws:
+        try:
+            lcus.append(decode_sample(raw, size))
+        except (KeyError, OSError, ValueError, ConditionError) as exc:
+            skipped.append(f"{raw.get('__key__')}: {type(exc).__name__}: {exc}")
+    return lcus, skipped
+
+
+# ============================================================================================
+# The stream
+# ============================================================================================
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where the stream stands: the epoch and how many of its batches were handed out."""
+
+    epoch: int = 0
+    batch: int = 0
+
+
+def batch_group(raw: dict, sizes: list[tuple[int, int]]) -> tuple[tuple[int, int], int]:
+    """(bucket, frame count): samples batched together share both, so that no frame is
+    padding. The bucket comes from the target's header; nothing is decoded."""
+    meta = json.loads(raw["json"])
+    with Image.open(io.BytesIO(raw[meta["target"]])) as im:
+        return nearest_bucket(im.height, im.width, sizes), len(meta["frames"])
+
+
+def group_batches(
+    raws: Iterator[dict], batch_size: int, sizes: list[tuple[int, int]]
+) -> Iterator[tuple[tuple[int, int], list[dict]]]:
+    """(bucket, raw samples) per batch: full batches as groups fill, then the rest."""
+    pending: dict[tuple, list[dict]] = defaultdict(list)
+    for raw in raws:
+        group = batch_group(raw, sizes)
+        pending[group].append(raw)
+        if len(pending[group]) == batch_size:
+            yield group[0], pending.pop(group)
+    for group in sorted(pending):
+        yield group[0], pending[group]
+
+
+class ShardStream:
+    """Batches of raw samples of one split, forever; a batch shares a bucket and a frame count.
+
+    Epoch e visits the complete shards in an order drawn from (seed, e) and shuffles samples
+    in a buffer seeded the same way; curation rejections and failed rows never enter.
+    """
+
+    def __init__(
+        self,
+        data: str | Path,
+        split: str,
+        batch_size: int,
+        sizes: list[tuple[int, int]],
+        seed: int,
+        shuffle_buffer: int = 256,
+    ):
+        self.shards = shard_paths(data, split)
+        if not self.shards:
+            raise FileNotFoundError(
+                f"{data} has no complete {split} shard; build one with `ace data run`"
+            )
+        self.rejected = rejected_keys(data)
+        self.batch_size, self.sizes = batch_size, sizes
+        self.seed, self.buffer = seed, shuffle_buffer
+
+    def raw_samples(self, epoch: int) -> Iterator[dict]:
+        import webdataset as wds
+
+        rejected = self.rejected
+        return iter(
+            wds.DataPipeline(
+                wds.SimpleShardList(self.shards, seed=derive_seed(self.seed, "shards", epoch)),
+                wds.tarfile_to_samples(),
+                wds.select(lambda sample: sample["__key__"] not in rejected),
+                wds.shuffle(
+                    self.buffer, initial=self.buffer, seed=derive_seed(self.seed, "mix", epoch)
+                ),
+            )
+        )
+
+    def epoch_plan(self, epoch: int) -> Iterator[tuple[tuple[int, int], list[dict]]]:
+        return group_batches(self.raw_samples(epoch), self.batch_size, self.sizes)
+
+    def batches(self, start: Position) -> Iterator[tuple[Position, tuple[int, int], list[dict]]]:
+        """From `start` on: (position after this batch, bucket, raw samples)."""
+        epoch, skip = start.epoch, start.batch
+        while True:
+            handed = 0
+            for handed, (size, raws) in enumerate(self.epoch_plan(epoch), start=1):
+                if handed > skip:
+                    yield Position(epoch, handed), size, raws
+            if handed == 0:
+                raise FileNotFoundError("the split's shards hold no sample to train on")
+            epoch, skip = epoch + 1, 0
+
+
+def ordered_batches(
+    data: str | Path, split: str, batch_size: int, sizes: list[tuple[int, int]]
+) -> Iterator[tuple[tuple[int, int], list[dict]]]:
+    """One pass over a split in shard and key order, batched by bucket: for evaluation."""
+    import webdataset as wds
+
+    rejected = rejected_keys(data)
+    paths = shard_paths(data, split)
+    samples = wds.WebDataset(paths, shardshuffle=False, empty_check=False) if paths else []
+    kept = (raw for raw in samples if raw["__key__"] not in rejected)
+    return group_batches(kept, batch_size, sizes)

@@ -1,0 +1,100 @@
+"""The evaluation report on disk: report.json, report.md (one table row per task) and
+examples.png (per row: the input frames, the model's output, the target)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+from PIL import Image
+
+TILE = 128  # examples are scaled up (nearest) to this height, so small outputs stay legible
+
+
+def write_report(report: dict[str, Any], strips: dict, out: Path) -> None:
+    (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    (out / "report.md").write_text(markdown(report))
+    if strips:
+        Image.fromarray(example_strip(strips)).save(out / "examples.png")
+
+
+def _fmt(values: dict | None, metric: str) -> str:
+    if not values:
+        return "—"
+    return f"{values[metric]:.3f}" if metric != "psnr" else f"{values[metric]:.1f}"
+
+
+def _shapes_cell(shapes: dict | None) -> str:
+    if not shapes:
+        return ""
+    identity = f"{shapes['identity']:.2f}" if "identity" in shapes else "—"
+    return f"{shapes['model']:.2f} / {identity} (n={shapes['n']})"
+
+
+def _verdict(flag: bool | None) -> str:
+    return {True: "yes", False: "no", None: "—"}[flag]
+
+
+def markdown(report: dict[str, Any]) -> str:
+    ckpt, settings = report.get("checkpoint", {}), report.get("settings", {})
+    wins = report["beats_identity"]
+    lines = [
+        "# Evaluation",
+        "",
+        f"Checkpoint `{ckpt.get('path')}` (step {ckpt.get('step')}), split "
+        f"`{settings.get('split')}`, {report['samples']} samples ({report['skipped']} skipped), "
+        f"{settings.get('steps')} Euler steps, guidance {settings.get('guidance')}.",
+        "",
+        f"The model beats the identity baseline on **{wins['tasks']} of {wins['of']}** tasks "
+        "that have an input (better on at least two of L1, PSNR, SSIM).",
+        "",
+        "Each cell: model / identity / classical. L1 lower is better; PSNR and SSIM higher.",
+        "",
+        "| task | n | L1 | PSNR | SSIM | beats identity | classical method | shapes edit score "
+        "(model / identity) |",
+        "|---|---:|---|---|---|---|---|---|",
+    ]
+    for task, s in [*report["tasks"].items(), ("**all**", report["overall"])]:
+        cells = [
+            " / ".join(_fmt(s[who], m) for who in ("model", "identity", "classical"))
+            for m in ("l1", "psnr", "ssim")
+        ]
+        shape_cell = _shapes_cell(s.get("shapes"))
+        lines.append(
+            f"| {task} | {s['n']} | {' | '.join(cells)} | {_verdict(s['beats_identity'])} | "
+            f"{s['classical_method'] or '—'} | {shape_cell} |"
+        )
+    clip = report["overall"].get("clip")
+    if clip:
+        lines += ["", "CLIP: " + ", ".join(f"{k} {v:.3f}" for k, v in clip.items())]
+    return "\n".join(lines) + "\n"
+
+
+def _tile(image: np.ndarray) -> np.ndarray:
+    h, w = image.shape[:2]
+    return cv2.resize(image, (round(w * TILE / h), TILE), interpolation=cv2.INTER_NEAREST)
+
+
+def _row(frames: list[np.ndarray], output: np.ndarray, target: np.ndarray, label: str):
+    gap = np.full((TILE, 6, 3), 255, np.uint8)
+    tiles = [_tile(f) for f in frames] + [gap, _tile(output), _tile(target)]
+    row = np.concatenate([t for tile in tiles for t in (tile, gap[:, :2])], axis=1)
+    caption = np.full((18, row.shape[1], 3), 255, np.uint8)
+    cv2.putText(caption, label[:120], (2, 13), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 1)
+    return np.concatenate([row, caption], axis=0)
+
+
+def example_strip(strips: dict) -> np.ndarray:
+    """One row per task: inputs | output | target, with the task and instruction below."""
+    rows = [
+        _row(frames, output, target, f"{task}: {instruction}")
+        for task, (frames, output, target, instruction) in strips.items()
+    ]
+    width = max(r.shape[1] for r in rows)
+    padded = [
+        np.pad(r, ((0, 4), (0, width - r.shape[1]), (0, 0)), constant_values=255) for r in rows
+    ]
+    return np.concatenate(padded, axis=0)

@@ -1,0 +1,110 @@
+"""Generation with a trained checkpoint: batches of LCUs for evaluation, and `edit` for one
+user request (images, masks, an instruction, and earlier turns as history).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from torch import Tensor
+
+from ace_model import checkpoint
+from ace_model.conditioning import LCU, pack, text_plan
+from ace_model.data import buckets, mask_tensor, nearest_bucket, rgb_tensor, tensor_rgb
+from ace_model.encoders import TextEncoder, build_codec
+from ace_model.flow import euler_sample
+from ace_model.train import autocast, pick_device
+
+
+class Sampler:
+    """A checkpoint ready to generate: its EMA network, its encoders, its buckets."""
+
+    def __init__(self, ckpt: str | Path, device: str | None = None, weights: str = "ema"):
+        payload = checkpoint.load(ckpt)
+        self.path, self.step = payload["path"], int(payload["step"])
+        self.spec = checkpoint.spec_of(payload)
+        self.train = checkpoint.train_config_of(payload)
+        self.device = pick_device(device)
+        self.model = checkpoint.load_model(payload, weights).to(self.device)
+        self.text = TextEncoder(self.spec.text, self.device)
+        self.codec = build_codec(self.spec.codec, self.device)
+        self.sizes = buckets(self.train.resolution, self.spec.model.patch * self.codec.factor)
+
+    def generate(
+        self,
+        lcus: list[LCU],
+        size: tuple[int, int],
+        steps: int = 20,
+        guidance: float = 1.0,
+        seed: int = 0,
+    ) -> Tensor:
+        """Targets for LCUs of one bucket: (B, 3, H, W) in [-1, 1]."""
+        cond = pack(lcus, size, self.text, self.codec).to(self.device)
+        f = self.codec.factor
+        shape = (len(lcus), self.codec.channels, size[0] // f, size[1] // f)
+        generator = torch.Generator().manual_seed(seed)
+        with autocast(self.device):
+            latents = euler_sample(self.model, cond, shape, steps, guidance, generator)
+        return self.codec.decode(latents.float())
+
+    def edit(
+        self,
+        images: Sequence[np.ndarray],
+        instruction: str,
+        masks: Sequence[np.ndarray | None] = (),
+        history: Sequence[tuple[np.ndarray, str]] = (),
+        steps: int = 20,
+        guidance: float = 1.0,
+        seed: int = 0,
+    ) -> np.ndarray:
+        """One request: uint8 RGB images (named {image}, {image1} ... in the instruction),
+        optional uint8 masks (255 = edit) for them, and earlier turns as (image, their
+        instruction naming it {image}). Returns uint8 RGB at the first image's size (the
+        model works at its training resolution; the result is scaled up to it)."""
+        first = images[0] if images else (history[0][0] if history else None)
+        h, w = first.shape[:2] if first is not None else (self.train.resolution,) * 2
+        size = nearest_bucket(h, w, self.sizes)
+        lcu = request_lcu(images, instruction, masks, history, size)
+        text_plan(lcu)  # a placeholder naming a missing image fails here, with its name
+        out = tensor_rgb(self.generate([lcu], size, steps, guidance, seed)[0])
+        return cv2.resize(out, (w, h), interpolation=cv2.INTER_CUBIC)
+
+
+def check_request(n_images: int, instruction: str, history: Sequence[str]) -> None:
+    """Refuse a request whose text names a missing image, before any model is loaded."""
+    blank = torch.zeros(3, 1, 1)
+    text_plan(
+        LCU(
+            key="request",
+            instruction=instruction,
+            images=[blank] * (len(history) + n_images),
+            roles=["history"] * len(history) + ["input"] * n_images,
+            frame_instructions=[*history, *[None] * n_images],
+        )
+    )
+
+
+def request_lcu(
+    images: Sequence[np.ndarray],
+    instruction: str,
+    masks: Sequence[np.ndarray | None],
+    history: Sequence[tuple[np.ndarray, str]],
+    size: tuple[int, int],
+) -> LCU:
+    if len(masks) > len(images):
+        raise ValueError(f"{len(masks)} masks for {len(images)} images; give at most one each")
+    masks = list(masks) + [None] * (len(images) - len(masks))
+    frames = [(img, None, "history", text) for img, text in history]
+    frames += [(img, mask, "input", None) for img, mask in zip(images, masks, strict=True)]
+    return LCU(
+        key="request",
+        instruction=instruction,
+        images=[rgb_tensor(img, size) for img, _, _, _ in frames],
+        masks=[mask_tensor(mask, size) for _, mask, _, _ in frames],
+        roles=[role for _, _, role, _ in frames],
+        frame_instructions=[text for _, _, _, text in frames],
+    )

@@ -1,0 +1,184 @@
+"""`ace model train|edit|eval` through the argparse commands that `ace` mounts."""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from ace_model.cli import add_commands
+
+
+def ace(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="ace")
+    add_commands(parser.add_subparsers(dest="group", required=True))
+    args = parser.parse_args(argv)
+    return args.handler(args)
+
+
+@pytest.fixture(scope="module")
+def cli_run(reference, tmp_path_factory):
+    run = tmp_path_factory.mktemp("cli") / "run"
+    code = ace(
+        [
+            "model",
+            "train",
+            "--data",
+            str(reference),
+            "--preset",
+            "tiny",
+            "--out",
+            str(run),
+            "--steps",
+            "2",
+            "--batch-size",
+            "4",
+        ]
+    )
+    assert code == 0
+    return run
+
+
+def test_train_writes_a_checkpoint_and_metrics(cli_run, capsys):
+    assert (cli_run / "checkpoint-0000002.pt").is_file()
+    assert (cli_run / "metrics.jsonl").read_text().count("\n") == 1
+
+
+def test_edit_with_mask_and_history(cli_run, tmp_path, capsys):
+    image, mask, older = tmp_path / "in.png", tmp_path / "mask.png", tmp_path / "old.png"
+    Image.fromarray(np.full((48, 64, 3), 90, np.uint8)).save(image)
+    Image.fromarray(np.full((48, 64), 255, np.uint8)).save(mask)
+    Image.fromarray(np.full((48, 64, 3), 30, np.uint8)).save(older)
+    out = tmp_path / "out" / "edited.png"
+    code = ace(
+        [
+            "model",
+            "edit",
+            "--ckpt",
+            str(cli_run),
+            "--image",
+            str(image),
+            "--mask",
+            str(mask),
+            "--instruction",
+            "Paint {image} blue.",
+            "--history",
+            str(older),
+            "Brighten {image}.",
+            "--steps",
+            "2",
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0
+    with Image.open(out) as result:
+        assert result.size == (64, 48) and result.mode == "RGB"
+    assert "wrote" in capsys.readouterr().out
+
+
+def test_edit_refuses_what_does_not_fit(cli_run, tmp_path, capsys):
+    image = tmp_path / "in.png"
+    Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save(image)
+    out = str(tmp_path / "o.png")
+    assert (
+        ace(
+            [
+                "model",
+                "edit",
+                "--ckpt",
+                str(cli_run),
+                "--mask",
+                str(image),
+                "--instruction",
+                "x",
+                "--out",
+                out,
+            ]
+        )
+        == 2
+    )
+    assert "1 --mask for 0 --image" in capsys.readouterr().err
+    assert (
+        ace(
+            [
+                "model",
+                "edit",
+                "--ckpt",
+                str(cli_run),
+                "--image",
+                str(image),
+                "--instruction",
+                "Put {image1} on {image}.",
+                "--out",
+                out,
+            ]
+        )
+        == 2
+    )
+    assert "{image1}" in capsys.readouterr().err
+    assert (
+        ace(
+            [
+                "model",
+                "edit",
+                "--ckpt",
+                str(tmp_path),
+                "--image",
+                str(image),
+                "--instruction",
+                "x",
+                "--out",
+                out,
+            ]
+        )
+        == 2
+    )
+    assert "no checkpoint" in capsys.readouterr().err
+
+
+def test_eval_prints_the_table(cli_run, reference, tmp_path, capsys):
+    out = tmp_path / "report"
+    assert (
+        ace(
+            [
+                "model",
+                "eval",
+                "--ckpt",
+                str(cli_run),
+                "--data",
+                str(reference),
+                "--out",
+                str(out),
+                "--steps",
+                "2",
+            ]
+        )
+        == 0
+    )
+    printed = capsys.readouterr().out
+    assert "| task | n |" in printed and "beats identity on" in printed
+    assert (out / "report.md").is_file() and (out / "examples.png").is_file()
+
+
+def test_train_errors_name_the_fix(reference, tmp_path, capsys):
+    assert ace(["model", "train", "--data", str(tmp_path), "--out", str(tmp_path / "r")]) == 2
+    assert "ace data run" in capsys.readouterr().err
+    assert (
+        ace(
+            [
+                "model",
+                "train",
+                "--data",
+                str(reference),
+                "--preset",
+                "ace-0.6b",
+                "--out",
+                str(tmp_path / "r"),
+            ]
+        )
+        == 2
+    )
+    assert "--vae PATH" in capsys.readouterr().err

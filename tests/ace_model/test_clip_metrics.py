@@ -1,0 +1,62 @@
+"""CLIP metrics from an open_clip folder: a tiny randomly initialised CLIP saved in
+open_clip's own local layout, loaded by the real `local-dir:` code path."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from ace_model.clip_metrics import ClipScorer
+from ace_model.evaluate import EvalSettings, evaluate
+
+MODEL_CFG = {
+    "embed_dim": 32,
+    "vision_cfg": {"image_size": 32, "layers": 2, "width": 32, "patch_size": 8, "head_width": 16},
+    "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 2},
+}
+
+
+@pytest.fixture(scope="module")
+def clip_folder(tmp_path_factory) -> Path:
+    from open_clip.model import CLIP
+    from safetensors.torch import save_file
+
+    folder = tmp_path_factory.mktemp("clip")
+    torch.manual_seed(0)
+    model = CLIP(**MODEL_CFG)
+    save_file(model.state_dict(), folder / "open_clip_model.safetensors")
+    config = {"model_cfg": MODEL_CFG, "preprocess_cfg": {"mean": [0.5] * 3, "std": [0.5] * 3}}
+    (folder / "open_clip_config.json").write_text(json.dumps(config))
+    return folder
+
+
+def test_scores_have_their_meaning(clip_folder):
+    scorer = ClipScorer(clip_folder)
+    rng = np.random.default_rng(0)
+    source, target = (rng.integers(0, 256, (40, 40, 3)).astype(np.uint8) for _ in range(2))
+    perfect = scorer.scores(target, target, source, "a red circle")
+    assert perfect["clip_i"] == pytest.approx(1.0, abs=1e-5)
+    assert perfect["clip_dir"] == pytest.approx(1.0, abs=1e-5)  # moved exactly as wanted
+    stayed = scorer.scores(source, target, source, None)
+    assert stayed["clip_i"] < 1.0 and "clip_out" not in stayed
+    assert -1.0 <= perfect["clip_out"] <= 1.0
+
+
+def test_not_an_open_clip_folder(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"open_clip_config\.json"):
+        ClipScorer(tmp_path)
+
+
+def test_report_carries_clip_metrics(reference, micro_run, clip_folder, tmp_path):
+    report = evaluate(
+        micro_run,
+        reference,
+        tmp_path / "r",
+        EvalSettings(steps=2, examples=0, clip=str(clip_folder)),
+    )
+    assert set(report["overall"]["clip"]) == {"clip_i", "clip_out", "clip_dir"}
+    assert "CLIP: clip_dir" in (tmp_path / "r" / "report.md").read_text()
