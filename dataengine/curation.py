@@ -14,14 +14,14 @@ The selection's name sorts first, so a person's decision overrides it.
 
 from __future__ import annotations
 
-import io
-import os
 import re
 import time
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from dataengine.sinks.files import atomic_write_table
 
 DECISIONS = ("accept", "reject")
 CURATION_SCHEMA = pa.schema(
@@ -77,7 +77,7 @@ def record_decisions(out: str | Path, rows: list[dict], by: str) -> Path:
     ns = time.time_ns()
     stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(ns // 10**9)) + f".{ns % 10**9:09d}Z"
     path = curation_dir(out) / f"{stamp}-{SAFE_NAME.sub('_', by) or 'someone'}.parquet"
-    write_table_atomically(pa.Table.from_pylist(rows, schema=CURATION_SCHEMA), path)
+    atomic_write_table(path, pa.Table.from_pylist(rows, schema=CURATION_SCHEMA))
     return path
 
 
@@ -85,25 +85,8 @@ def write_selection(out: str | Path, rows: list[dict]) -> Path:
     """Replace the corpus-wide selection's decisions (sorted by key: the same every pass)."""
     rows = sorted(rows, key=lambda r: r["key"])
     path = curation_dir(out) / SELECTION_FILE
-    write_table_atomically(pa.Table.from_pylist(rows, schema=CURATION_SCHEMA), path)
+    atomic_write_table(path, pa.Table.from_pylist(rows, schema=CURATION_SCHEMA))
     return path
-
-
-def write_table_atomically(table: pa.Table, path: Path) -> None:
-    buffer = io.BytesIO()
-    pq.write_table(table, buffer, compression="zstd")
-    write_bytes_atomically(buffer.getvalue(), path)
-
-
-def write_bytes_atomically(data: bytes, path: Path) -> None:
-    """Write beside the target, fsync and rename: a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 # --------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ that holds a model runs as an actor pool of its declared size and resources.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import pickle
@@ -186,6 +187,14 @@ def _execute_in_process(recipe: Recipe, units: list[Unit], writer: ShardWriter, 
 def _execute_on_ray(recipe: Recipe, units: list[Unit], writer: ShardWriter, address):
     if not units:
         return
+    with _ray_session(address):
+        yield from _ray_plan(recipe, units, writer)
+
+
+@contextlib.contextmanager
+def _ray_session(address: str | None):
+    """Ray for the duration of a run: a running session is reused (tests, benchmarks, a
+    cluster driver); one started here is shut down at the end."""
     import ray
 
     started_here = not ray.is_initialized()
@@ -198,7 +207,7 @@ def _execute_on_ray(recipe: Recipe, units: list[Unit], writer: ShardWriter, addr
             log_to_driver=False,
         )
     try:
-        yield from _ray_plan(recipe, units, writer)
+        yield
     finally:
         if started_here:
             ray.shutdown()
@@ -305,16 +314,7 @@ def map_batches(
         return
     import ray
 
-    started_here = not ray.is_initialized()
-    if started_here:
-        quiet_ray_logs()
-        ray.init(
-            address=ray_address,
-            include_dashboard=False,
-            logging_level=logging.WARNING,
-            log_to_driver=False,
-        )
-    try:
+    with _ray_session(ray_address):
         ds = ray.data.from_items(
             [{"i": i, "batch": pickle.dumps(b)} for i, b in enumerate(batches)],
             override_num_blocks=len(batches),
@@ -332,9 +332,6 @@ def map_batches(
             while next_i in pending:
                 yield pending.pop(next_i)
                 next_i += 1
-    finally:
-        if started_here:
-            ray.shutdown()
 
 
 class _BatchTask:

@@ -35,15 +35,15 @@ def warm_up() -> None:
 
 def floor_pass(recipe: Recipe, out: Path, processes: int) -> tuple[float, int]:
     """CPU seconds of the floor of the run written to `out`, and images encoded."""
-    jobs = [(recipe, tar) for tar in sorted(out.glob("shards/*.tar"))]
+    refs = {ref.id: ref for ref in recipe.source.refs()}  # once: listing may be costly
+    jobs = [(recipe, refs, tar) for tar in sorted(out.glob("shards/*.tar"))]
     with ProcessPoolExecutor(processes, initializer=warm_up) as pool:
         results = list(pool.map(_floor_of_shard, jobs))
     return sum(s for s, _ in results), sum(n for _, n in results)
 
 
 def _floor_of_shard(job) -> tuple[float, int]:
-    recipe, tar = job
-    refs = {ref.id: ref for ref in recipe.source.refs()}
+    recipe, refs, tar = job
     seconds, encoded = 0.0, 0
     for source_id, members in _members_by_source(tar).items():
         start = time.process_time()  # CPU seconds: robust to other load on the machine

@@ -20,14 +20,10 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from dataengine.curation import (
-    now_utc,
-    read_decisions,
-    write_bytes_atomically,
-    write_table_atomically,
-)
+from dataengine.curation import now_utc, read_decisions
 from dataengine.quality.select import STATUS_REJECTED
 from dataengine.schema import FORMAT_VERSION, STATUS_OK, canonical_json
+from dataengine.sinks.files import atomic_write, atomic_write_table
 from dataengine.sinks.layout import Layout
 
 
@@ -62,10 +58,10 @@ def _export_shard(source: Layout, target: Layout, shard: str, rejected: dict) ->
     table = pq.read_table(source.index(shard))
     originals = table.to_pylist()
     rows = [_curate_row(row, rejected.get(row["key"])) for row in originals]
-    write_bytes_atomically(tar_bytes, target.tar(shard))
-    write_table_atomically(pa.Table.from_pylist(rows, schema=table.schema), target.index(shard))
+    atomic_write(target.tar(shard), tar_bytes)
+    atomic_write_table(target.index(shard), pa.Table.from_pylist(rows, schema=table.schema))
     stats = _stats(source.read_stats(shard), rows, tar_bytes)
-    write_bytes_atomically(canonical_json(stats).encode(), target.stats(shard))
+    atomic_write(target.stats(shard), canonical_json(stats).encode())
     return stats, sum(a is not b for a, b in zip(originals, rows, strict=True))
 
 
@@ -123,4 +119,4 @@ def _write_run_info(source: Layout, target: Layout, totals: Counter, decisions: 
         "curation_decisions_applied": decisions,
         "counts": {"by_status": dict(sorted(totals.items()))},
     }
-    write_bytes_atomically(json.dumps(info, indent=2, sort_keys=True).encode(), target.run_info)
+    atomic_write(target.run_info, json.dumps(info, indent=2, sort_keys=True).encode())

@@ -17,7 +17,6 @@ import dataclasses
 import hashlib
 import json
 import logging
-import os
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ from dataengine.mine.miner import Mined, mine_vectors
 from dataengine.mine.params import MiningParams
 from dataengine.mine.store import EmbeddingStore, usable
 from dataengine.schema import canonical_json, derive_seed
+from dataengine.sinks.files import atomic_write, atomic_write_table
 from dataengine.sources.base import Source, SourceRef
 
 log = logging.getLogger(__name__)
@@ -200,12 +200,8 @@ def _report(ids, specs, stores, params, mined: Mined, unusable_rows, embedded, s
 
 
 def _write_table(path: Path, table: pa.Table) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    pq.write_table(table, tmp, compression="zstd")
-    os.replace(tmp, path)
+    atomic_write_table(path, table)
 
 
 def _write_json(path: Path, value: dict) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(value, indent=2, sort_keys=True) + "\n")
-    os.replace(tmp, path)
+    atomic_write(path, (json.dumps(value, indent=2, sort_keys=True) + "\n").encode())

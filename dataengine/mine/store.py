@@ -12,7 +12,6 @@ ids no part holds yet.
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from dataengine.schema import STATUS_OK
+from dataengine.sinks.files import atomic_write_table
 
 
 @dataclass
@@ -46,10 +46,7 @@ class EmbeddingStore:
     def write(self, batch: EmbeddedBatch) -> Path:
         digest = hashlib.sha256("\n".join(batch.ids).encode()).hexdigest()[:16]
         path = self.folder / f"part-{digest}.parquet"
-        self.folder.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-        pq.write_table(_table(batch), tmp, compression="zstd")
-        os.replace(tmp, path)
+        atomic_write_table(path, _table(batch))
         return path
 
     def load(self, ids: list[str]) -> tuple[np.ndarray, list[str], list[str | None]]:

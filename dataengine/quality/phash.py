@@ -79,10 +79,10 @@ def stale_shards(out: Path) -> list[str]:
 
 
 def store(out: Path, shard: str, table: pa.Table) -> None:
-    from dataengine.curation import write_table_atomically
+    from dataengine.sinks.files import atomic_write_table
 
     sha = _tar_sha(Layout(out), shard).encode()
-    write_table_atomically(table.replace_schema_metadata({SHA_KEY: sha}), cache_path(out, shard))
+    atomic_write_table(cache_path(out, shard), table.replace_schema_metadata({SHA_KEY: sha}))
 
 
 def read_codes(out: Path) -> pa.Table:

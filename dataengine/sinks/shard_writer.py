@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import tarfile
 from collections import Counter
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ from dataengine.schema import (
     target_member,
 )
 from dataengine.sinks.encode import encode_jpeg, encode_png
+from dataengine.sinks.files import atomic_write
 from dataengine.sinks.layout import Layout
 
 FIXED_MTIME = 946684800  # 2000-01-01: any constant works; a constant makes tars reproducible
@@ -79,10 +79,10 @@ class ShardWriter:
         tar_bytes, sizes = self._tar(p for p in pairs if p.ok)
         rows = [index_row(p, sizes.get(p.key, {})) for p in pairs]
         name = unit.shard_name
-        _atomic_write(self.layout.tar(name), tar_bytes)
-        _atomic_write(self.layout.index(name), _parquet_bytes(rows))
+        atomic_write(self.layout.tar(name), tar_bytes)
+        atomic_write(self.layout.index(name), _parquet_bytes(rows))
         stats = _stats(unit, pairs, tar_bytes)
-        _atomic_write(self.layout.stats(name), canonical_json(stats).encode())
+        atomic_write(self.layout.stats(name), canonical_json(stats).encode())
         return stats
 
     def _tar(self, pairs) -> tuple[bytes, dict[str, dict[str, int]]]:
@@ -130,22 +130,10 @@ def _stats(unit: Unit, pairs: list[Pair], tar_bytes: bytes) -> dict[str, Any]:
     }
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    """Write to a temporary name beside the target, fsync, then rename: readers and resume
-    never see half a file, whenever the process dies."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
 def write_run_info(out_dir: str | Path, info: dict[str, Any]) -> None:
     import json
 
-    _atomic_write(
+    atomic_write(
         Layout(Path(out_dir)).run_info, json.dumps(info, indent=2, sort_keys=True).encode()
     )
 
