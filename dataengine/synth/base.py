@@ -68,6 +68,15 @@ class PairMaker:
         return True
 
     def make(self, source: SourceImage, rng: np.random.Generator) -> Made:
+        """Draw parameters, then build the pair from them: `draw(source, rng)` spends the
+        generator and returns JSON-able params, `build(source, params)` remakes the pair
+        exactly from them. Makers whose drawing needs no source may override make()."""
+        return self.build(source, self.draw(source, rng))
+
+    def draw(self, source: SourceImage, rng: np.random.Generator) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def build(self, source: SourceImage, params: dict[str, Any]) -> Made:
         raise NotImplementedError
 
     def make_with(

@@ -185,9 +185,6 @@ class SceneObjectEdit(PairMaker):
         scene = source.meta.get("scene")
         return scene is None or self.attribute in shapes_world.edit_attributes(scene)
 
-    def make(self, source: SourceImage, rng: np.random.Generator) -> Made:
-        return self.build(source, self.draw(source, rng))
-
     def draw(self, source: SourceImage, rng: np.random.Generator) -> dict[str, Any]:
         scene = source.meta["scene"]
         if self.attribute not in shapes_world.edit_attributes(scene):

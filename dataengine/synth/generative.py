@@ -163,9 +163,6 @@ class DiffusionInpainting(DiffusionBacked):
     min_frac = 0.10
     max_frac = 0.35
 
-    def make(self, source: SourceImage, rng: np.random.Generator) -> Made:
-        return self.build(source, self.draw(source, rng))
-
     def draw(self, source: SourceImage, rng: np.random.Generator) -> dict[str, Any]:
         generation = self.draw_generation(source, rng)
         h, w = source.image.shape[:2]
@@ -205,9 +202,6 @@ class ControlNetCannyGeneration(DiffusionBacked):
     operator = "diffusers.StableDiffusionControlNetPipeline(ControlNetModel)"
     pipeline_class = "StableDiffusionControlNetPipeline"
     needs_caption = True  # the caption is the prompt, and the instruction repeats it
-
-    def make(self, source: SourceImage, rng: np.random.Generator) -> Made:
-        return self.build(source, self.draw(source, rng))
 
     def draw(self, source: SourceImage, rng: np.random.Generator) -> dict[str, Any]:
         return {**self.draw_generation(source, rng), "canny": draw_canny_params(rng)}

@@ -109,9 +109,6 @@ class MapMaker(PairMaker):
     category = "low_level_analysis"
     map_lossless: ClassVar[bool] = True  # flat maps and lines: png, not jpg
 
-    def make(self, source: SourceImage, rng: np.random.Generator) -> Made:
-        return self.build(source, self.draw(source, rng))
-
     def draw(self, source: SourceImage, rng: np.random.Generator) -> dict[str, Any]:
         return {}
 

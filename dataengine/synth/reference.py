@@ -71,9 +71,6 @@ class ObjectReference(PairMaker):
         scene = source.meta.get("scene")
         return scene is None or "add" in sw.edit_attributes(scene)
 
-    def make(self, source: SourceImage, rng: np.random.Generator) -> Made:
-        return self.build(source, self.draw(source, rng))
-
     def draw(self, source: SourceImage, rng: np.random.Generator) -> dict[str, Any]:
         scene = scene_of(source)
         if "add" not in sw.edit_attributes(scene):

@@ -30,9 +30,6 @@ class Inpainting(PairMaker):
     min_frac = 0.05
     max_frac = 0.40
 
-    def make(self, source: SourceImage, rng: np.random.Generator) -> Made:
-        return self.build(source, self.draw(source, rng))
-
     def draw(self, source: SourceImage, rng: np.random.Generator) -> dict[str, Any]:
         h, w = source.image.shape[:2]
         if min(h, w) < MIN_SIDE:
@@ -64,9 +61,6 @@ class ObjectInpainting(PairMaker):
     operator = "blank_out(masks.grow(object_mask))"
     needs_scene = True
     max_dilation = 0.06  # of the shorter side
-
-    def make(self, source: SourceImage, rng: np.random.Generator) -> Made:
-        return self.build(source, self.draw(source, rng))
 
     def draw(self, source: SourceImage, rng: np.random.Generator) -> dict[str, Any]:
         objects = source.meta["scene"]["objects"]
@@ -109,9 +103,6 @@ class Outpainting(PairMaker):
     operator = "blank_out(masks.border_mask)"
     max_margin = 0.35  # of the side: the inner box keeps at least 30% of each dimension
     min_margin = 0.08
-
-    def make(self, source: SourceImage, rng: np.random.Generator) -> Made:
-        return self.build(source, self.draw(source, rng))
 
     def draw(self, source: SourceImage, rng: np.random.Generator) -> dict[str, Any]:
         h, w = source.image.shape[:2]

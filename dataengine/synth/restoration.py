@@ -48,9 +48,6 @@ class Restoration(PairMaker):
 
     category = "controllable_generation"
 
-    def make(self, source: SourceImage, rng: np.random.Generator) -> Made:
-        return self.build(source, self.draw(source, rng))
-
     def draw(self, source: SourceImage, rng: np.random.Generator) -> dict[str, Any]:
         raise NotImplementedError
 

@@ -103,9 +103,6 @@ class SceneEdit(PairMaker):
         scene = source.meta.get("scene")
         return scene is None or names_are_unique(scene)
 
-    def make(self, source: SourceImage, rng: np.random.Generator) -> Made:
-        return self.build(source, self.draw(source, rng))
-
     def draw(self, source: SourceImage, rng: np.random.Generator) -> dict[str, Any]:
         scene = self.named_scene(source)
         return {"edit": sw.random_edit(scene, rng, self.attribute)}
@@ -226,9 +223,6 @@ class ChangeCount(PairMaker):
     category = "semantic_editing"
     operator = "shapes_world.render(copies)"
     needs_scene = True
-
-    def make(self, source: SourceImage, rng: np.random.Generator) -> Made:
-        return self.build(source, self.draw(source, rng))
 
     def draw(self, source: SourceImage, rng: np.random.Generator) -> dict[str, Any]:
         scene = scene_of(source)
