@@ -16,25 +16,20 @@ import numpy as np
 import torch
 from PIL import Image
 
+from dataengine.open_clip_model import load_open_clip
+
 
 class ClipScorer:
     def __init__(self, path: str | Path, device: str | torch.device = "cpu"):
-        try:
-            import open_clip
-        except ImportError as exc:
-            raise ImportError(
-                f"CLIP metrics need open_clip: pip install open_clip_torch ({exc})"
-            ) from None
         folder = Path(path)
         if not (folder / "open_clip_config.json").is_file():
             raise FileNotFoundError(
                 f"{folder} is not an open_clip folder: it needs open_clip_config.json and weights"
             )
-        name = f"local-dir:{folder}"
         self.device = torch.device(device)
-        self.model, _, self.preprocess = open_clip.create_model_and_transforms(name)
-        self.model = self.model.eval().to(self.device)
-        self.tokenizer = open_clip.get_tokenizer(name)
+        loaded = load_open_clip(folder)
+        self.model = loaded.model.to(self.device)
+        self.preprocess, self.tokenizer = loaded.preprocess, loaded.tokenizer
 
     @torch.inference_mode()
     def images(self, images: list[np.ndarray]) -> torch.Tensor:

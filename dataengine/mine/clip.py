@@ -50,20 +50,11 @@ class OpenClipEmbedder(Embedder):
             raise ValueError(f"batch_size: {params.batch_size} must be at least 1")
 
     def setup(self) -> None:
-        try:
-            import open_clip
-        except ImportError as exc:
-            raise ImportError("the open_clip embedder needs `pip install open_clip_torch`") from exc
+        from dataengine.open_clip_model import load_open_clip
+
         p = self.params
-        if Path(p.path).is_dir():
-            model, preprocess = open_clip.create_model_from_pretrained(
-                f"local-dir:{p.path}", device=p.device
-            )
-        else:
-            model, preprocess = open_clip.create_model_from_pretrained(
-                p.architecture, pretrained=p.path, device=p.device
-            )
-        self.model, self.preprocess = model.eval(), preprocess
+        loaded = load_open_clip(p.path, p.architecture, p.device)
+        self.model, self.preprocess = loaded.model, loaded.preprocess
 
     def embed(self, sources: list[SourceImage]) -> np.ndarray:
         import torch

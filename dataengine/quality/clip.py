@@ -63,18 +63,14 @@ class ClipScores(Stage):
         )
 
     def setup(self) -> None:
-        try:
-            import open_clip
-            import torch
-        except ImportError as exc:
-            raise ImportError("clip_scores needs open_clip: pip install open_clip_torch") from exc
-        name = f"local-dir:{Path(self.params.model).resolve()}"
+        import torch
+
+        from dataengine.open_clip_model import load_open_clip
+
+        loaded = load_open_clip(self.params.model, device=self.params.device)
         self.torch = torch
-        self.model, _, self.preprocess = open_clip.create_model_and_transforms(
-            name, device=self.params.device
-        )
-        self.model.eval()
-        self.tokenizer = open_clip.get_tokenizer(name)
+        self.model, self.preprocess = loaded.model, loaded.preprocess
+        self.tokenizer = loaded.tokenizer
 
     def process(self, unit: Unit) -> Unit:
         pairs = [p for p in unit.pairs if p.ok]

@@ -8,6 +8,8 @@ slots the maker leaves, the placeholders name existing frames, and the shard pas
 
 from __future__ import annotations
 
+import json
+
 import cv2
 import numpy as np
 import pytest
@@ -61,8 +63,8 @@ def test_task_gives_valid_samples(task, sources, tmp_path):
     for pair in made:
         assert pair.category == MAKERS[task].category
         assert pair.instruction and "$" not in pair.instruction, pair.instruction
-        json_params = pair.provenance["params"]
-        assert isinstance(json_params, dict)
+        params = pair.provenance["params"]
+        assert json.loads(json.dumps(params)) == params  # JSON-able: the pair can be remade
     ShardWriter(tmp_path).write(unit)
     write_run_info(tmp_path, {"recipe": "every"})
     report = validate_output(tmp_path)
