@@ -242,11 +242,14 @@ def token_positions(frame_pos: Tensor, rows: int, cols: int) -> Tensor:
 
 
 def attention_masks(cond: Condition, tokens_per_frame: int) -> tuple[Tensor, Tensor]:
-    """Self-attention: every token sees every real frame's tokens (B, 1, 1, N).
+    """Self-attention: every token sees every real frame's tokens (B, 1, 1, N), or None
+    when every frame is real.
     Cross-attention: a frame's tokens see its own instruction's text (B, 1, N, L)."""
     target_valid = cond.frame_valid.new_ones(cond.batch_size, 1)
     valid = torch.cat([cond.frame_valid, target_valid], dim=1)  # (B, F + 1)
     keys = valid.repeat_interleave(tokens_per_frame, dim=1)[:, None, None]
+    if bool(valid.all()):  # no padding frame: without a mask SDPA may use its flash kernel
+        keys = None
     segment = cond.frame_segment.repeat_interleave(tokens_per_frame, dim=1)  # (B, N)
     reads = segment[:, :, None] == cond.text_segment[:, None, :]  # (B, N, L)
     return keys, reads[:, None]

@@ -21,7 +21,7 @@ import torch
 from tqdm import tqdm
 
 from ace_model import checkpoint
-from ace_model.conditioning import pack
+from ace_model.conditioning import Condition, pack
 from ace_model.config import CodecConfig, ModelConfig, RunSpec, TextConfig, TrainConfig, preset
 from ace_model.data import Position, ShardStream, buckets, decode_batch
 from ace_model.encoders import TextEncoder, build_codec
@@ -64,7 +64,11 @@ def new_state(spec: RunSpec, train: TrainConfig, device: torch.device) -> State:
     model = LCUDiT(spec.model).to(device)
     ema = copy.deepcopy(model).requires_grad_(False)
     optimizer = torch.optim.AdamW(
-        model.parameters(), lr=train.lr, betas=train.betas, weight_decay=train.weight_decay
+        model.parameters(),
+        lr=train.lr,
+        betas=train.betas,
+        weight_decay=train.weight_decay,
+        fused=device.type == "cuda",  # one kernel for all parameters
     )
     return State(model, ema, optimizer)
 
@@ -88,8 +92,7 @@ def learning_rate(train: TrainConfig, step: int) -> float:
 def update_ema(ema: LCUDiT, model: LCUDiT, decay: float, step: int) -> None:
     """EMA whose decay ramps up, so that short runs still average recent weights only."""
     rate = min(decay, (1 + step) / (10 + step))
-    for target, source in zip(ema.parameters(), model.parameters(), strict=True):
-        target.lerp_(source, 1.0 - rate)
+    torch._foreach_lerp_(list(ema.parameters()), list(model.parameters()), 1.0 - rate)
 
 
 # ============================================================================================
@@ -98,9 +101,14 @@ def update_ema(ema: LCUDiT, model: LCUDiT, decay: float, step: int) -> None:
 
 
 def train_step(state: State, enc: Encoders, lcus, size, train: TrainConfig, device) -> dict:
-    generator = torch.Generator().manual_seed(derive_seed(train.seed, "step", state.step))
     cond = pack(lcus, size, enc.text, enc.codec).to(device)
     x0 = enc.codec.encode(torch.stack([lcu.target for lcu in lcus])).to(device)
+    return optimise(state, x0, cond, train, device)
+
+
+def optimise(state: State, x0: torch.Tensor, cond: Condition, train: TrainConfig, device) -> dict:
+    """One optimiser step on packed targets x0 (B, C, h, w) and their conditions."""
+    generator = torch.Generator().manual_seed(derive_seed(train.seed, "step", state.step))
     for group in state.optimizer.param_groups:
         group["lr"] = learning_rate(train, state.step)
     state.model.train()
