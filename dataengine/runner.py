@@ -6,18 +6,23 @@ shard; its id hashes the recipe and those references, so a rerun plans the same 
 `--resume` skips the ones whose stats file exists with the same id.
 
 On Ray, consecutive stages without a model are fused into one task per unit; each stage
-that holds a model runs as an actor pool of its declared size and resources.
+that holds a model runs as an actor pool of its declared size and resources. Without Ray,
+units run in this process or in a pool of local worker processes (`processes`): no cluster
+start-up, which on one machine and a small job costs more than the work.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import itertools
 import logging
+import multiprocessing
 import pickle
 import platform
 import time
 from collections import Counter
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -130,8 +135,10 @@ def run_recipe(
     resume: bool = False,
     ray_address: str | None = None,
     in_process: bool = False,
+    processes: int | None = None,
     progress: bool = True,
 ) -> RunSummary:
+    _check_executor(in_process, processes, ray_address)
     out = Path(out)
     writer = ShardWriter(out, recipe.sink)
     units = plan_units(recipe, limit)
@@ -145,17 +152,38 @@ def run_recipe(
         desc=recipe.name,
         disable=not progress,
     )
-    execute = _execute_in_process if in_process else _execute_on_ray
+    if processes:
+        runs = _execute_on_processes(recipe, todo, writer, processes)
+    elif in_process:
+        runs = _execute_in_process(recipe, todo, writer)
+    else:
+        runs = _execute_on_ray(recipe, todo, writer, ray_address)
     nodes = set()
-    for stats in execute(recipe, todo, writer, ray_address):
+    for stats in runs:
         nodes.add(stats.get("node"))
         bar.update(1)
         bar.set_postfix(samples=stats["samples"], refresh=False)
     bar.close()
     summary = _summarise(out, units, len(units) - len(todo), time.time() - started)
     summary.nodes = len(nodes - {None})
-    write_run_info(out, _run_info(recipe, summary, started, limit, ray_address, in_process))
+    executor = _executor_name(in_process, processes, ray_address)
+    write_run_info(out, _run_info(recipe, summary, started, limit, executor))
     return summary
+
+
+def _check_executor(in_process: bool, processes: int | None, ray_address: str | None) -> None:
+    if processes is not None and processes < 1:
+        raise RecipeError(f"--processes is {processes}; give 1 or more worker processes")
+    chosen = [name for name, on in [("--in-process", in_process), ("--processes", processes),
+                                    ("--ray-address", ray_address)] if on]  # fmt: skip
+    if len(chosen) > 1:
+        raise RecipeError(f"{' and '.join(chosen)} choose different executors; give one")
+
+
+def _executor_name(in_process: bool, processes: int | None, ray_address: str | None) -> str:
+    if processes:
+        return f"processes:{processes}"
+    return "in_process" if in_process else f"ray:{ray_address or 'local'}"
 
 
 def _units_to_do(units: list[Unit], writer: ShardWriter, out: Path, resume: bool) -> list[Unit]:
@@ -176,12 +204,48 @@ def _units_to_do(units: list[Unit], writer: ShardWriter, out: Path, resume: bool
     return [u for u in units if not writer.is_complete(u)]
 
 
-def _execute_in_process(recipe: Recipe, units: list[Unit], writer: ShardWriter, _address):
+def _execute_in_process(recipe: Recipe, units: list[Unit], writer: ShardWriter):
     chain = StageChain(recipe.stages, recipe.source)
     for unit in units:
-        # A fresh unit per run of the chain: the plan keeps only references, so the pixels
-        # and pairs of a written shard are freed (memory stays flat as the corpus grows).
-        yield writer.write(chain(dataclasses.replace(unit, sources=[], pairs=[])))
+        yield _run_and_write(chain, writer, unit)
+
+
+def _run_and_write(chain: StageChain, writer: ShardWriter, unit: Unit) -> dict[str, Any]:
+    # A fresh unit per run of the chain: the plan keeps only references, so the pixels and
+    # pairs of a written shard are freed (memory stays flat as the corpus grows).
+    return writer.write(chain(dataclasses.replace(unit, sources=[], pairs=[])))
+
+
+def _execute_on_processes(recipe: Recipe, units: list[Unit], writer: ShardWriter, processes):
+    """Units on `processes` local workers, each holding its own chain (and its models, set
+    up once per worker); at most two units per worker are queued, so memory stays flat."""
+    if not units:
+        return
+    context = multiprocessing.get_context("spawn")  # no inherited threads or locks
+    job = pickle.dumps((StageChain(recipe.stages, recipe.source), writer))
+    with ProcessPoolExecutor(processes, context, _start_worker, (job,)) as pool:
+        queue, waiting = iter(units), set()
+        for unit in itertools.islice(queue, 2 * processes):
+            waiting.add(pool.submit(_worker_unit, unit))
+        while waiting:
+            done, waiting = wait(waiting, return_when=FIRST_COMPLETED)
+            for future in done:
+                yield future.result()  # a unit that failed stops the run, as in-process
+                for unit in itertools.islice(queue, 1):
+                    waiting.add(pool.submit(_worker_unit, unit))
+
+
+_WORKER_JOB: tuple[StageChain, ShardWriter] | None = None
+
+
+def _start_worker(job: bytes) -> None:
+    global _WORKER_JOB
+    _WORKER_JOB = pickle.loads(job)
+
+
+def _worker_unit(unit: Unit) -> dict[str, Any]:
+    chain, writer = _WORKER_JOB
+    return _run_and_write(chain, writer, unit)
 
 
 def _execute_on_ray(recipe: Recipe, units: list[Unit], writer: ShardWriter, address):
@@ -372,13 +436,13 @@ def _summarise(out: Path, units: list[Unit], skipped: int, seconds: float) -> Ru
 
 
 def _run_info(
-    recipe: Recipe, summary: RunSummary, started: float, limit, address, in_process: bool
+    recipe: Recipe, summary: RunSummary, started: float, limit, executor: str
 ) -> dict[str, Any]:
     return {
         "recipe": recipe.raw,
         "seed": recipe.seed,
         "limit": limit,
-        "executor": "in_process" if in_process else f"ray:{address or 'local'}",
+        "executor": executor,
         "versions": _versions(),
         "host": platform.node(),
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),

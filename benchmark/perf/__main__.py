@@ -31,6 +31,7 @@ def main(argv: list[str] | None = None) -> int:
         results = pairs_vs_floor.measure(args.recipe, args.out / "work", cores)
     finally:
         ray.shutdown()
+    results += pairs_vs_floor.profile(args.recipe, args.out / "work")
     results += families.measure(args.out / "work")
     results += mining.measure_ground_truth(args.out / "work")
     results += mining.measure_scale(args.out / "work")

@@ -1,8 +1,10 @@
 """Pairs per second per core of a pair recipe, beside its codec floor (codec_floor.py).
 
-The recipe runs through the same runner as `ace data run`, on a local Ray started before
+The recipe runs through the same runner as `ace data run`: on a local Ray started before
 the clock, whose workers have run a warm-up slice of the recipe (a user's cluster is
-already up); the floor runs on the same sources right after, in warmed processes.
+already up), and on local worker processes (`--processes`), launch to exit; the floor
+runs on the same sources right after, in warmed processes. `profile` says where the
+recipe's CPU time goes.
 """
 
 from __future__ import annotations
@@ -14,36 +16,62 @@ from pathlib import Path
 
 from benchmark.perf.codec_floor import floor_pass
 from benchmark.perf.report import Result
+from benchmark.perf.stage_profile import stage_seconds
 from dataengine.recipe import load_recipe
 from dataengine.runner import run_recipe
 
 
 def measure(recipe_path: Path, work: Path, cores: int) -> list[Result]:
+    """On a running Ray (started by the caller) and on local worker processes."""
     recipe = load_recipe(recipe_path)
     out, warm = work / recipe.name, work / f"{recipe.name}-warm-up"
-    for path in (out, warm):
+    local = work / f"{recipe.name}-processes"
+    for path in (out, warm, local):
         shutil.rmtree(path, ignore_errors=True)
     # Start the Ray workers and let them import the engine, as on a cluster already running.
     run_recipe(recipe, warm, limit=recipe.unit_size * cores, progress=False)
-    start = time.perf_counter()
-    summary = run_recipe(recipe, out, progress=False)
-    ours_seconds = time.perf_counter() - start
+    on_ray, ray_seconds = _timed(recipe, out)
+    on_processes, processes_seconds = _timed(recipe, local, processes=cores)
     floor_seconds, encoded = floor_pass(recipe, out, processes=cores)
-    ours = summary.samples / ours_seconds / cores
-    floor = summary.samples / floor_seconds  # floor_seconds are CPU seconds: already per core
-    note = (
-        f"{summary.samples} pairs from {summary.shards} shards in {ours_seconds:.1f} s; "
-        f"floor: {encoded} images in {floor_seconds:.1f} CPU s; {cores} cores"
-    )
+    floor = on_ray.samples / floor_seconds  # floor_seconds are CPU seconds: already per core
+    note = f"floor: {encoded} images in {floor_seconds:.1f} CPU s; {cores} cores"
     return [
         Result(
-            f"{recipe.name} recipe: pairs/s per core",
-            ours,
+            f"{recipe.name} recipe on a running Ray: pairs/s per core",
+            on_ray.samples / ray_seconds / cores,
             "pairs/s/core",
             baseline=floor,
             baseline_name="decode+encode floor",
-            note=note,
-        )
+            note=f"{on_ray.samples} pairs, {on_ray.shards} shards in {ray_seconds:.1f} s; {note}",
+        ),
+        Result(
+            f"{recipe.name} recipe on {cores} processes: pairs/s per core",
+            on_processes.samples / processes_seconds / cores,
+            "pairs/s/core",
+            baseline=floor,
+            baseline_name="decode+encode floor",
+            note=f"launch to exit, {processes_seconds:.1f} s; {note}",
+        ),
+    ]
+
+
+def _timed(recipe, out: Path, **executor):
+    start = time.perf_counter()
+    summary = run_recipe(recipe, out, progress=False, **executor)
+    return summary, time.perf_counter() - start
+
+
+def profile(recipe_path: Path, work: Path, limit: int = 256) -> list[Result]:
+    """Each part's share of the recipe's CPU time, in-process on the first `limit` sources:
+    what bounds the ratio to the floor (whose work is inside "decode" and "sink")."""
+    recipe = load_recipe(recipe_path)
+    out = work / f"{recipe.name}-profile"
+    shutil.rmtree(out, ignore_errors=True)
+    seconds = stage_seconds(recipe, out, limit)
+    total = sum(seconds.values())
+    return [
+        Result(f"{recipe.name} recipe CPU share: {part}", value, "CPU s", total, "whole run")
+        for part, value in sorted(seconds.items(), key=lambda kv: -kv[1])
     ]
 
 

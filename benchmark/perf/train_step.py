@@ -128,8 +128,9 @@ def main(argv: list[str] | None = None) -> None:
     for name in args.preset:
         batches = sorted(args.batch or [PRESETS[name].train.batch_size], reverse=True)
         for compile_model in [False, True] if args.compile else [False]:
-            row = measure(name, batches, args.frames, args.steps, compile_model, peak,
-                          args.datasheet_tflops)
+            row = measure(
+                name, batches, args.frames, args.steps, compile_model, peak, args.datasheet_tflops
+            )
             print(json.dumps(row), flush=True)
             rows.append(row)
     report = {

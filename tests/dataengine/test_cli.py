@@ -188,6 +188,8 @@ def test_recipes_read_pools_in_the_img2dataset_layout(kind, tmp_path):
     [
         (["--limit", "0"], "--limit is 0"),
         (["--input", "/no/such/folder"], "/no/such/folder"),
+        (["--processes", "0"], "--processes is 0"),
+        (["--processes", "2"], "--in-process and --processes choose different executors"),
     ],
 )
 def test_bad_flags_stop_before_any_work(argv, message, tmp_path, capsys):

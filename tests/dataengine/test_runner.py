@@ -1,5 +1,7 @@
 """The runner, in-process: validity, determinism, resume and its refusals."""
 
+import json
+
 import pytest
 
 from dataengine.recipe import RecipeError, build_recipe
@@ -21,6 +23,31 @@ def test_output_is_valid_and_covers_every_source(reference, tiny_recipe):
 def test_two_runs_are_byte_identical(reference, tiny_recipe, tmp_path):
     run_recipe(tiny_recipe, tmp_path, in_process=True, progress=False)
     assert shard_bytes(tmp_path) == shard_bytes(reference)
+
+
+def test_worker_processes_write_the_same_bytes(reference, tiny_recipe, tmp_path):
+    summary = run_recipe(tiny_recipe, tmp_path, processes=2, progress=False)
+    assert summary.samples > 0
+    assert shard_bytes(tmp_path) == shard_bytes(reference)
+    assert json.loads((tmp_path / "run.json").read_text())["executor"] == "processes:2"
+    (tmp_path / "stats/train-000001.json").unlink()
+    again = run_recipe(tiny_recipe, tmp_path, resume=True, processes=2, progress=False)
+    assert again.skipped == again.shards - 1
+    assert shard_bytes(tmp_path) == shard_bytes(reference)
+
+
+@pytest.mark.parametrize(
+    ("executor", "message"),
+    [
+        ({"processes": 0}, "--processes is 0"),
+        ({"processes": 2, "in_process": True}, "--in-process and --processes choose different"),
+        ({"ray_address": "auto", "in_process": True}, "--in-process and --ray-address"),
+    ],
+)
+def test_refuses_two_executors(tiny_recipe, tmp_path, executor, message):
+    with pytest.raises(RecipeError, match=message):
+        run_recipe(tiny_recipe, tmp_path / "out", progress=False, **executor)
+    assert not (tmp_path / "out").exists()
 
 
 def test_resume_redoes_only_incomplete_shards(reference, tiny_recipe, tmp_path):
