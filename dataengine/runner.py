@@ -138,6 +138,13 @@ def run_recipe(
     processes: int | None = None,
     progress: bool = True,
 ) -> RunSummary:
+    """Run `recipe` into `out`: on Ray (a local one, or `ray_address`), on `processes` local
+    worker processes, or `in_process`; the shards are the same bytes either way.
+
+    Worker processes are spawned, so a script that passes `processes` calls this under
+    `if __name__ == "__main__":`. A recipe whose stages were already run in this process
+    holds set-up models that do not pickle: build it again for Ray or worker processes.
+    """
     _check_executor(in_process, processes, ray_address)
     out = Path(out)
     writer = ShardWriter(out, recipe.sink)
@@ -294,22 +301,32 @@ def _ray_plan(recipe: Recipe, units: list[Unit], writer: ShardWriter):
     ds = ray.data.from_items(
         [{"unit": pickle.dumps(u)} for u in units], override_num_blocks=len(units)
     )
-    for i, segment in enumerate(_segments(recipe.stages)):
+    segments = _segments(recipe.stages) or [[]]
+    for i, segment in enumerate(segments):
         source = recipe.source if i == 0 else None
-        ds = _map_segment(ds, segment, source)
-    ds = ds.map_batches(_PickledCall(_WriteOnNode(writer)), batch_size=1, num_cpus=1)
+        # The last model-free segment writes its shard itself: a unit's pixels then never
+        # become a Ray Data block (a copy into Arrow and the object store per unit).
+        writes = i == len(segments) - 1 and not _holds_model(segment)
+        ds = _map_segment(ds, segment, source, writer if writes else None)
+    if _holds_model(segments[-1]):
+        ds = ds.map_batches(_PickledCall(_WriteOnNode(writer)), batch_size=1, num_cpus=1)
     for row in ds.iter_rows():
         yield pickle.loads(row["unit"])
 
 
-def _map_segment(ds, segment: list[Stage], source):
-    resources = segment[0].resources
-    if not resources.holds_model:
+def _holds_model(segment: list[Stage]) -> bool:
+    return bool(segment) and segment[0].resources.holds_model
+
+
+def _map_segment(ds, segment: list[Stage], source, writer: ShardWriter | None = None):
+    if not _holds_model(segment):
+        chain = StageChain(segment, source)
         return ds.map_batches(
-            _PickledCall(StageChain(segment, source)),
+            _PickledCall(_WriteOnNode(writer, chain) if writer else chain),
             batch_size=1,
-            num_cpus=max(s.resources.num_cpus for s in segment),
+            num_cpus=max([s.resources.num_cpus for s in segment], default=1),
         )
+    resources = segment[0].resources
     return ds.map_batches(
         _ActorCall,
         fn_constructor_args=(StageChain(segment, source),),
@@ -336,15 +353,17 @@ class _ActorCall(_PickledCall):
 
 
 class _WriteOnNode:
-    """Writes the shard and says which Ray node did (for run.json, not for the stats file)."""
+    """Runs the chain (if any), writes the shard, and says which Ray node did (for
+    run.json, not for the stats file)."""
 
-    def __init__(self, writer: ShardWriter):
-        self.writer = writer
+    def __init__(self, writer: ShardWriter, chain: StageChain | None = None):
+        self.writer, self.chain = writer, chain
 
     def __call__(self, unit: Unit) -> dict[str, Any]:
         import ray
 
-        return {**self.writer.write(unit), "node": ray.get_runtime_context().get_node_id()}
+        stats = self.writer.write(self.chain(unit) if self.chain else unit)
+        return {**stats, "node": ray.get_runtime_context().get_node_id()}
 
 
 # --------------------------------------------------------------------------------------------

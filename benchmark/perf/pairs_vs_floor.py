@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import os
 import shutil
-import time
 from pathlib import Path
 
 from benchmark.perf.codec_floor import floor_pass
+from benchmark.perf.cpu import timed
 from benchmark.perf.report import Result
 from benchmark.perf.stage_profile import stage_seconds
 from dataengine.recipe import load_recipe
@@ -30,35 +30,32 @@ def measure(recipe_path: Path, work: Path, cores: int) -> list[Result]:
         shutil.rmtree(path, ignore_errors=True)
     # Start the Ray workers and let them import the engine, as on a cluster already running.
     run_recipe(recipe, warm, limit=recipe.unit_size * cores, progress=False)
-    on_ray, ray_seconds = _timed(recipe, out)
-    on_processes, processes_seconds = _timed(recipe, local, processes=cores)
+    on_ray, ray_wall, ray_cpu = timed(lambda: run_recipe(recipe, out, progress=False))
+    on_processes, processes_wall, processes_cpu = timed(
+        lambda: run_recipe(recipe, local, processes=cores, progress=False)
+    )
     floor_seconds, encoded = floor_pass(recipe, out, processes=cores)
-    floor = on_ray.samples / floor_seconds  # floor_seconds are CPU seconds: already per core
+    floor = on_ray.samples / floor_seconds  # floor_seconds are CPU seconds of its workers
     note = f"floor: {encoded} images in {floor_seconds:.1f} CPU s; {cores} cores"
     return [
         Result(
-            f"{recipe.name} recipe on a running Ray: pairs/s per core",
-            on_ray.samples / ray_seconds / cores,
-            "pairs/s/core",
+            f"{recipe.name} recipe on a running Ray: pairs per CPU second",
+            on_ray.samples / ray_cpu,
+            "pairs/CPU s",
             baseline=floor,
             baseline_name="decode+encode floor",
-            note=f"{on_ray.samples} pairs, {on_ray.shards} shards in {ray_seconds:.1f} s; {note}",
+            note=f"{on_ray.samples} pairs, {on_ray.shards} shards in {ray_wall:.1f} s, "
+            f"{ray_cpu:.1f} CPU s; {note}",
         ),
         Result(
-            f"{recipe.name} recipe on {cores} processes: pairs/s per core",
-            on_processes.samples / processes_seconds / cores,
-            "pairs/s/core",
+            f"{recipe.name} recipe on {cores} processes: pairs per CPU second",
+            on_processes.samples / processes_cpu,
+            "pairs/CPU s",
             baseline=floor,
             baseline_name="decode+encode floor",
-            note=f"launch to exit, {processes_seconds:.1f} s; {note}",
+            note=f"{processes_wall:.1f} s, {processes_cpu:.1f} CPU s; {note}",
         ),
     ]
-
-
-def _timed(recipe, out: Path, **executor):
-    start = time.perf_counter()
-    summary = run_recipe(recipe, out, progress=False, **executor)
-    return summary, time.perf_counter() - start
 
 
 def profile(recipe_path: Path, work: Path, limit: int = 256) -> list[Result]:

@@ -25,6 +25,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from benchmark.perf.cpu import timed
 from benchmark.perf.report import Result
 
 IMAGES = 1000
@@ -80,14 +81,13 @@ def _resize_one(job: tuple[str, bool]) -> int:
     return len(buf)
 
 
-def floor(paths: list[Path], processes: int, reduced: bool) -> float:
-    """Images per second of the plain loop."""
+def floor(paths: list[Path], processes: int, reduced: bool) -> tuple[float, float]:
+    """Images per second of the plain loop, and per busy CPU second."""
     jobs = [(str(p), reduced) for p in paths]
     with ProcessPoolExecutor(processes) as pool:
         list(pool.map(_resize_one, jobs[:processes]))  # workers started
-        start = time.perf_counter()
-        list(pool.map(_resize_one, jobs, chunksize=16))
-        return len(paths) / (time.perf_counter() - start)
+        _, wall, cpu = timed(lambda: list(pool.map(_resize_one, jobs, chunksize=16)))
+        return len(paths) / wall, len(paths) / cpu
 
 
 # --------------------------------------------------------------------------------------------
@@ -148,16 +148,17 @@ def run_img2dataset(tool: Path, paths: list[Path], work: Path, processes: int) -
 RECIPE = Path("pipelines/recipes/resize.yaml")
 
 
-def run_ours(source: Path, work: Path, executor: list[str]) -> tuple[float, int]:
-    """Images per second of `ace data run` on the resize recipe, from launch to exit, with
-    the executor flags given (none: a local Ray started by the run)."""
+def run_ours(source: Path, work: Path, executor: list[str]) -> tuple[float, float, int]:
+    """`ace data run` on the resize recipe with the executor flags given (none: a local
+    Ray started by the run): images per second from launch to exit, images per busy CPU
+    second, images."""
     out = work / ("ours" + "".join(executor).replace("-", "_"))
     shutil.rmtree(out, ignore_errors=True)
     command = [sys.executable, "-m", "dataengine.cli", "-q", "data", "run", str(RECIPE)]
     command += ["--input", str(source), "--out", str(out), *executor]
-    start = time.perf_counter()
-    subprocess.run(command, check=True, capture_output=True)
-    return _ok_samples(out) / (time.perf_counter() - start), _ok_samples(out)
+    _, wall, cpu = timed(lambda: subprocess.run(command, check=True, capture_output=True))
+    samples = _ok_samples(out)
+    return samples / wall, samples / cpu, samples
 
 
 def _ok_samples(out: Path) -> int:
@@ -168,7 +169,8 @@ def _ok_samples(out: Path) -> int:
 
 def ray_vs_in_process(source: Path, work: Path, cores: int) -> Result:
     """The runner's own overhead on Ray: the same job on a Ray already running (workers
-    warmed by a first slice, as on a cluster) against the in-process path, per core."""
+    warmed by a first slice, as on a cluster) against the in-process path, in images per
+    busy CPU second of the machine (Ray's daemons included)."""
     import ray
 
     from dataengine.recipe import load_recipe
@@ -182,21 +184,23 @@ def ray_vs_in_process(source: Path, work: Path, cores: int) -> Result:
     ray.init(num_cpus=cores, include_dashboard=False, log_to_driver=False)
     try:
         run_recipe(recipe, runs["warm-up"], limit=recipe.unit_size * cores, progress=False)
-        start = time.perf_counter()
-        on_ray = run_recipe(recipe, runs["ray-warm"], progress=False)
-        ray_rate = on_ray.samples / (time.perf_counter() - start) / cores
+        on_ray, ray_wall, ray_cpu = timed(
+            lambda: run_recipe(recipe, runs["ray-warm"], progress=False)
+        )
     finally:
         ray.shutdown()
-    start = time.perf_counter()
-    local = run_recipe(recipe, runs["in-process"], in_process=True, progress=False)
-    local_rate = local.samples / (time.perf_counter() - start)
+    local, local_wall, local_cpu = timed(
+        lambda: run_recipe(recipe, runs["in-process"], in_process=True, progress=False)
+    )
     return Result(
-        "resize: Ray (running) / in-process, per core",
-        ray_rate,
-        "img/s/core",
-        local_rate,
-        "in-process (1 core)",
-        f"{on_ray.samples} images, {on_ray.shards} shards; Ray on {cores} cores",
+        "resize: Ray (running) / in-process, images per CPU second",
+        on_ray.samples / ray_cpu,
+        "img/CPU s",
+        local.samples / local_cpu,
+        "in-process",
+        f"{on_ray.samples} images, {on_ray.shards} shards; Ray on {cores} cores "
+        f"{ray_wall:.1f} s wall, {ray_cpu:.1f} CPU s; in-process {local_wall:.1f} s wall, "
+        f"{local_cpu:.1f} CPU s",
     )
 
 
@@ -204,13 +208,13 @@ def measure(work: Path, cores: int) -> list[Result]:
     work.mkdir(parents=True, exist_ok=True)
     paths = make_sources(work / "resize-sources")
     results = []
-    floors = {}
+    floors, floors_per_cpu = {}, {}
     for processes in sorted({1, cores}):
         for reduced in (False, True):
             name = f"floor, {processes} process{'es' * (processes > 1)}" + (
                 ", reduced decode" if reduced else ""
             )
-            floors[name] = floor(paths, processes, reduced)
+            floors[name], floors_per_cpu[name] = floor(paths, processes, reduced)
             results.append(Result(f"resize: {name}", floors[name], "img/s"))
     best_floor_name = max(floors, key=floors.get)
     tool = img2dataset_venv(work / "venv-img2dataset")
@@ -218,8 +222,8 @@ def measure(work: Path, cores: int) -> list[Result]:
     if peer is not None:
         results.append(Result("resize: img2dataset", peer, "img/s", note=IMG2DATASET))
     source = work / "resize-sources"
-    ours, samples = run_ours(source, work, ["--processes", str(cores)])
-    ours_ray, _ = run_ours(source, work, [])
+    ours, ours_per_cpu, samples = run_ours(source, work, ["--processes", str(cores)])
+    ours_ray, _, _ = run_ours(source, work, [])
     note = f"{samples} images, launch to exit; ours with --processes {cores}"
     if peer is not None:
         results.append(
@@ -238,6 +242,16 @@ def measure(work: Path, cores: int) -> list[Result]:
     results.append(
         Result(
             "resize: ours / floor", ours, "img/s", floors[best_floor_name], best_floor_name, note
+        )
+    )
+    results.append(
+        Result(
+            "resize: ours / floor, images per CPU second",
+            ours_per_cpu,
+            "img/CPU s",
+            floors_per_cpu[best_floor_name],
+            best_floor_name,
+            "ours from launch to exit (start-up included), the floor in warmed processes",
         )
     )
     results.append(ray_vs_in_process(source, work, cores))

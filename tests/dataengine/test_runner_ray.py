@@ -49,3 +49,16 @@ def test_map_batches_returns_results_in_input_order(local_ray, holds_model):
     got = list(map_batches(batches, _doubler, holds_model=holds_model, max_actors=2))
     assert got == [[2 * x for x in b] for b in batches]
     assert list(map_batches(batches, _doubler, in_process=True)) == got
+
+
+def test_stages_after_a_model_stage_keep_the_pairs(local_ray, tiny_raw, tmp_path):
+    """A model stage (an actor pool) between model-free stages: the segment after it gets
+    the unit with its pairs and writes the same bytes as the in-process path."""
+    from dataengine.recipe import build_recipe
+
+    tiny_raw["stages"][1]["tasks"] = {"text_render": 1.0, "grayscale": 1.0}
+    tiny_raw["stages"] += [{"stage": "text_legibility"}, {"stage": "select"}]
+    on_ray = run_recipe(build_recipe(tiny_raw), tmp_path / "ray", progress=False)
+    local = run_recipe(build_recipe(tiny_raw), tmp_path / "local", in_process=True, progress=False)
+    assert on_ray.samples == local.samples > 0
+    assert shard_bytes(tmp_path / "ray") == shard_bytes(tmp_path / "local")
