@@ -63,8 +63,10 @@ train: $(STAMP)
 	$(BIN)/ace model train --data $(OUT) --preset tiny --out $(RUN) --resume
 
 # Evaluate the newest checkpoint on the bench split: $(RUN)/eval/report.md, examples.png.
+# Classifier-free guidance 2 (GUIDANCE=1 turns it off).
+GUIDANCE ?= 2
 eval: $(STAMP)
-	$(BIN)/ace model eval --ckpt $(RUN) --data $(OUT) --out $(RUN)/eval
+	$(BIN)/ace model eval --ckpt $(RUN) --data $(OUT) --out $(RUN)/eval --guidance $(GUIDANCE)
 
 # docs/TASKS.md and its example strips, from the registered pair makers.
 docs: $(STAMP)

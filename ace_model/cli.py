@@ -41,6 +41,12 @@ def _add_train(commands) -> None:
     train.add_argument("--seed", type=int)
     train.add_argument("--checkpoint-every", type=int)
     train.add_argument(
+        "--activation-checkpointing",
+        action=argparse.BooleanOptionalAction,
+        help="recompute activations in the backward pass to save memory (default: the "
+        "preset's; on for ace-0.6b)",
+    )
+    train.add_argument(
         "--resume", action="store_true", help="continue from the run's newest checkpoint"
     )
     train.add_argument("--vae", help="a local diffusers AutoencoderKL folder (small, ace-0.6b)")
@@ -134,6 +140,7 @@ def _train(args) -> int:
             resolution=args.resolution,
             seed=args.seed,
             checkpoint_every=args.checkpoint_every,
+            activation_checkpointing=args.activation_checkpointing,
         )
     except (ValueError, FileNotFoundError, FileExistsError) as exc:
         return _fail(str(exc))

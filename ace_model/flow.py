@@ -2,6 +2,11 @@
 objective on target tokens only, and the Euler sampler with classifier-free guidance.
 
     x_t = (1 - t) * x_0 + t * noise        v = noise - x_0        dx/dt = v
+
+The network predicts v itself, or (ModelConfig.prediction "anchored_x0") x_0 as a change
+from the last condition frame, from which v = (x_t - x_0) / t. The second trains on the x_0
+error (the velocity error weighted by t^2) and starts out as the identity edit, which a
+small model on little data otherwise spends most of its steps learning to copy.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import torch
 from torch import Tensor
 
 from ace_model.conditioning import Condition
-from ace_model.model import LCUDiT, patchify
+from ace_model.model import LCUDiT, anchor_frame, patchify
 
 
 def sample_t(batch: int, generator: torch.Generator) -> Tensor:
@@ -53,10 +58,14 @@ def flow_loss(
     t = sample_t(b, generator).to(x0.device)
     drop = drop_instructions(b, drop_p, generator).to(x0.device)
     pred = model(interpolate(x0, noise, t), t, cond, drop)  # (B, N, token_out)
-    velocity = patchify((noise - x0)[:, None], model.config.patch)[:, 0]  # (B, T, token_out)
-    mask = target_token_mask(pred, velocity.shape[1])
+    if model.config.prediction == "velocity":
+        goal = noise - x0
+    else:  # the change from the anchor frame: the loss is the error in x0 (v's, times t)
+        goal = x0 - anchor_frame(cond).to(x0.dtype)
+    goal = patchify(goal[:, None], model.config.patch)[:, 0]  # (B, T, token_out)
+    mask = target_token_mask(pred, goal.shape[1])
     full = torch.zeros_like(pred)
-    full[:, -velocity.shape[1] :] = velocity.to(pred.dtype)
+    full[:, -goal.shape[1] :] = goal.to(pred.dtype)
     return masked_mse(pred, full, mask)
 
 

@@ -14,6 +14,7 @@ import math
 
 import torch
 from torch import Tensor, nn
+from torch.utils.checkpoint import checkpoint
 
 from ace_model.attention import apply_rope, attention, rope_cos_sin
 from ace_model.conditioning import ROLE_IDS, Condition
@@ -146,6 +147,7 @@ class LCUDiT(nn.Module):
         self.norm_out = nn.LayerNorm(c.hidden, elementwise_affine=False, eps=1e-6)
         self.out_table = nn.Parameter(torch.randn(2, c.hidden) / c.hidden**0.5)
         self.out = nn.Linear(c.hidden, c.token_out)
+        self.checkpoint_blocks = False  # recompute block activations in backward (memory)
         self.initialize_weights()
 
     def initialize_weights(self) -> None:
@@ -188,8 +190,12 @@ class LCUDiT(nn.Module):
         )
         t_emb = self.t_embed(timestep_features(t, 256))  # (B, hidden)
         t6 = self.t_block(t_emb).unflatten(1, (6, -1))  # (B, 6, hidden)
+        recompute = self.checkpoint_blocks and torch.is_grad_enabled()
         for block in self.blocks:
-            x = block(x, t6, text, masks, rope)
+            if recompute:
+                x = checkpoint(block, x, t6, text, masks, rope, use_reentrant=False)
+            else:
+                x = block(x, t6, text, masks, rope)
         shift, scale = (self.out_table[None] + t_emb[:, None]).chunk(2, dim=1)
         return self.out(modulate(self.norm_out(x), shift, scale))  # (B, N, token_out)
 
@@ -206,7 +212,27 @@ class LCUDiT(nn.Module):
         """The velocity of the target image: (B, C, h, w)."""
         tokens = self(x_t, t, cond, drop_text)
         rows, cols = x_t.shape[-2] // self.config.patch, x_t.shape[-1] // self.config.patch
-        return unpatchify(tokens[:, -rows * cols :], self.config.patch, rows, cols)
+        out = unpatchify(tokens[:, -rows * cols :], self.config.patch, rows, cols)
+        if self.config.prediction == "velocity":
+            return out
+        x0 = anchor_frame(cond).to(out.dtype) + out
+        # x_t = (1 - t) x0 + t noise  =>  v = noise - x0 = (x_t - x0) / t
+        return (x_t - x0) / t.clamp(min=MIN_T)[:, None, None, None]
+
+
+MIN_T = 1e-3  # the sampler never asks for t = 0; this only guards the division
+
+
+def anchor_frame(cond: Condition) -> Tensor:
+    """The image channels of each sample's last real condition frame, zeros for a sample
+    without one: (B, C, h, w). Frames are packed from the front, so it is frame n - 1."""
+    frames = cond.frames[:, :, :-1]  # drop the mask channel
+    b, _, c, h, w = frames.shape
+    if frames.shape[1] == 0:
+        return frames.new_zeros(b, c, h, w)
+    count = cond.frame_valid.sum(dim=1)  # (B,)
+    last = frames[torch.arange(b, device=frames.device), (count - 1).clamp(min=0)]
+    return last * (count > 0)[:, None, None, None]
 
 
 # ============================================================================================

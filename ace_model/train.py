@@ -63,6 +63,7 @@ def new_state(spec: RunSpec, train: TrainConfig, device: torch.device) -> State:
     torch.manual_seed(derive_seed(train.seed, "init"))
     model = LCUDiT(spec.model).to(device)
     ema = copy.deepcopy(model).requires_grad_(False)
+    model.checkpoint_blocks = train.activation_checkpointing
     optimizer = torch.optim.AdamW(
         model.parameters(),
         lr=train.lr,

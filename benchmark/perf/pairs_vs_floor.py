@@ -58,9 +58,10 @@ def measure(recipe_path: Path, work: Path, cores: int) -> list[Result]:
     ]
 
 
-def profile(recipe_path: Path, work: Path, limit: int = 256) -> list[Result]:
-    """Each part's share of the recipe's CPU time, in-process on the first `limit` sources:
-    what bounds the ratio to the floor (whose work is inside "decode" and "sink")."""
+def profile(recipe_path: Path, work: Path, limit: int | None = None) -> list[Result]:
+    """Each part's share of the recipe's CPU time, in-process (on the first `limit` sources
+    when given): what bounds the ratio to the floor, whose work lies inside "read sources",
+    "decode" and the sink's encoding."""
     recipe = load_recipe(recipe_path)
     out = work / f"{recipe.name}-profile"
     shutil.rmtree(out, ignore_errors=True)

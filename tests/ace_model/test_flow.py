@@ -44,3 +44,50 @@ def test_guidance_mixes_conditional_and_unconditional(text_encoder):
     torch.testing.assert_close(plain, v_cond)
     torch.testing.assert_close(guided, v_uncond + 3.0 * (v_cond - v_uncond), atol=1e-5, rtol=1e-4)
     assert not torch.allclose(v_cond, v_uncond)
+
+
+def test_untrained_anchored_model_returns_its_input(text_encoder):
+    """anchored_x0: with the output layer at zero the sampler lands on the last condition
+    frame (the identity edit), and on zeros for a sample without one."""
+    import dataclasses
+
+    from ace_model.flow import euler_sample
+    from ace_model.model import LCUDiT
+    from tests.ace_model.conftest import MICRO
+
+    torch.manual_seed(0)
+    model = LCUDiT(dataclasses.replace(MICRO, prediction="anchored_x0")).eval()
+    edit = pack([lcu(2, instruction="Swap {image} and {image1}.", seed=3)], (16, 16),
+                text_encoder, PixelCodec())  # fmt: skip
+    out = euler_sample(model, edit, (1, 3, 16, 16), steps=5)
+    torch.testing.assert_close(out, edit.frames[:, 1, :3], atol=1e-5, rtol=0)
+    blank = pack([lcu(0, instruction="A red circle.", seed=4)], (16, 16), text_encoder,
+                 PixelCodec())  # fmt: skip
+    assert euler_sample(model, blank, (1, 3, 16, 16), steps=5).abs().max() < 1e-5
+
+
+def test_anchored_loss_is_the_error_from_the_anchor(text_encoder):
+    """At initialisation an anchored model predicts x0 = its input frame: the loss is the
+    mean squared difference between target and input, whatever the noise and time."""
+    import dataclasses
+
+    from ace_model.flow import flow_loss
+    from ace_model.model import LCUDiT
+    from tests.ace_model.conftest import MICRO
+
+    model = LCUDiT(dataclasses.replace(MICRO, prediction="anchored_x0"))
+    cond = pack([lcu(1, seed=5)], (16, 16), text_encoder, PixelCodec())
+    x0 = torch.rand(1, 3, 16, 16) * 2 - 1
+    expected = (x0 - cond.frames[:, 0, :3]).pow(2).mean()
+    for seed in (0, 1):
+        loss = flow_loss(model, x0, cond, 0.0, torch.Generator().manual_seed(seed))
+        torch.testing.assert_close(loss, expected)
+
+
+def test_unknown_prediction_names_the_choices():
+    import pytest
+
+    from ace_model.config import ModelConfig
+
+    with pytest.raises(ValueError, match="model.prediction is 'x0'.*anchored_x0"):
+        ModelConfig(prediction="x0")
