@@ -89,5 +89,5 @@ def test_unknown_prediction_names_the_choices():
 
     from ace_model.config import ModelConfig
 
-    with pytest.raises(ValueError, match="model.prediction is 'x0'.*anchored_x0"):
+    with pytest.raises(ValueError, match=r"model\.prediction is 'x0'.*anchored_x0"):
         ModelConfig(prediction="x0")
