@@ -142,8 +142,7 @@ def run_recipe(
     worker processes, or `in_process`; the shards are the same bytes either way.
 
     Worker processes are spawned, so a script that passes `processes` calls this under
-    `if __name__ == "__main__":`. A recipe whose stages were already run in this process
-    holds set-up models that do not pickle: build it again for Ray or worker processes.
+    `if __name__ == "__main__":`.
     """
     _check_executor(in_process, processes, ray_address)
     out = Path(out)

@@ -61,9 +61,19 @@ class Stage:
 
     def __call__(self, unit: Unit) -> Unit:
         if not self._ready:
+            self._configuration = frozenset(vars(self))  # what setup() adds is not in it
             self.setup()
             self._ready = True
         return self.process(unit)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """What crosses to a worker: the configuration, never what setup() built (models
+        and clients do not pickle, and every worker builds its own)."""
+        state = dict(vars(self))
+        if self._ready:
+            state = {k: v for k, v in state.items() if k in self._configuration}
+            state["_ready"] = False
+        return state
 
     def describe(self) -> dict[str, Any]:
         return {"stage": self.name, **dataclasses.asdict(self.params)}

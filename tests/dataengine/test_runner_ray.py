@@ -58,7 +58,9 @@ def test_stages_after_a_model_stage_keep_the_pairs(local_ray, tiny_raw, tmp_path
 
     tiny_raw["stages"][1]["tasks"] = {"text_render": 1.0, "grayscale": 1.0}
     tiny_raw["stages"] += [{"stage": "text_legibility"}, {"stage": "select"}]
-    on_ray = run_recipe(build_recipe(tiny_raw), tmp_path / "ray", progress=False)
-    local = run_recipe(build_recipe(tiny_raw), tmp_path / "local", in_process=True, progress=False)
+    recipe = build_recipe(tiny_raw)
+    local = run_recipe(recipe, tmp_path / "local", in_process=True, progress=False)
+    # The same recipe object, its OCR model now set up here: Ray gets the configuration only.
+    on_ray = run_recipe(recipe, tmp_path / "ray", progress=False)
     assert on_ray.samples == local.samples > 0
     assert shard_bytes(tmp_path / "ray") == shard_bytes(tmp_path / "local")
