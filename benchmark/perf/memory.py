@@ -25,8 +25,10 @@ def scaled_recipe(base: Path, factor: int, work: Path) -> Path:
     raw = yaml.safe_load(base.read_text())
     raw = copy.deepcopy(raw)
     raw["name"] = f"{raw['name']}-x{factor}"
-    raw["source"]["photos"] = SMALL["photos"] * factor
-    raw["source"]["shape_families"] = SMALL["shape_families"] * factor
+    # The default recipe mines pairs from a pool of sample sources: scale the pool.
+    corpus = raw["source"]["pool"] if raw["source"]["kind"] == "mined_pairs" else raw["source"]
+    corpus["photos"] = SMALL["photos"] * factor
+    corpus["shape_families"] = SMALL["shape_families"] * factor
     path = work / f"{raw['name']}.yaml"
     path.write_text(yaml.safe_dump(raw, sort_keys=False))
     return path
