@@ -30,15 +30,15 @@ def matmul_flops_per_s(device: torch.device, size: int = 1024, repeats: int = 20
     a, b = (torch.randn(size, size, device=device, dtype=dtype) for _ in range(2))
     for _ in range(3):
         a @ b
-    _sync(device)
+    sync(device)
     start = time.perf_counter()
     for _ in range(repeats):
         a @ b
-    _sync(device)
+    sync(device)
     return 2 * size**3 * repeats / (time.perf_counter() - start)
 
 
-def _sync(device: torch.device) -> None:
+def sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize()
 
@@ -61,7 +61,7 @@ def measure(data: Path, steps: int = 20, preset_name: str = "tiny") -> list[Resu
     for _, size, raws in itertools.islice(batches, steps):
         lcus, _ = decode_batch(raws, size)
         train_step(state, enc, lcus, size, train_cfg, device)
-    _sync(device)
+    sync(device)
     full = steps / (time.perf_counter() - start)
 
     # The network alone, on the largest batch of the same stream, packed once.
@@ -71,7 +71,7 @@ def measure(data: Path, steps: int = 20, preset_name: str = "tiny") -> list[Resu
     start = time.perf_counter()
     for _ in range(steps):
         train_step(state, enc, lcus, size, train_cfg, device)
-    _sync(device)
+    sync(device)
     alone = steps / (time.perf_counter() - start)
 
     tokens = (size[0] // spec.model.patch) * (size[1] // spec.model.patch)

@@ -23,7 +23,7 @@ from ace_model.config import PRESETS, RunSpec
 from ace_model.flops import train_step_flops
 from ace_model.model import parameter_count
 from ace_model.train import new_state, optimise
-from benchmark.perf.model import matmul_flops_per_s
+from benchmark.perf.model import matmul_flops_per_s, sync
 
 VAE_FACTOR = 8  # SD-style AutoencoderKL: 8x smaller latents
 TEXT_TOKENS = 64  # the text encoder's max_tokens
@@ -53,11 +53,6 @@ def synthetic_batch(preset_name: str, batch: int, frames: int, device: torch.dev
     return torch.randn(batch, c, side, side).to(device), cond.to(device), side
 
 
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-
-
 def time_steps(preset_name: str, batch: int, frames: int, steps: int, compile_model: bool):
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     chosen = PRESETS[preset_name]
@@ -67,13 +62,13 @@ def time_steps(preset_name: str, batch: int, frames: int, steps: int, compile_mo
     x0, cond, side = synthetic_batch(preset_name, batch, frames, device)
     for _ in range(3):  # warm-up (and compilation)
         optimise(state, x0, cond, chosen.train, device)
-    _sync(device)
+    sync(device)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats()
     start = time.perf_counter()
     for _ in range(steps):
         optimise(state, x0, cond, chosen.train, device)
-    _sync(device)
+    sync(device)
     seconds = (time.perf_counter() - start) / steps
     tokens = (side // chosen.model.patch) ** 2
     flops = train_step_flops(chosen.model, batch, frames, tokens, TEXT_TOKENS)

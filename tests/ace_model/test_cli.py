@@ -79,64 +79,22 @@ def test_edit_with_mask_and_history(cli_run, tmp_path, capsys):
     assert "wrote" in capsys.readouterr().out
 
 
-def test_edit_refuses_what_does_not_fit(cli_run, tmp_path, capsys):
+@pytest.mark.parametrize(
+    ("flags", "ckpt_is_run", "message"),
+    [
+        (["--mask", "IMAGE", "--instruction", "x"], True, "1 --mask for 0 --image"),
+        (["--image", "IMAGE", "--instruction", "Put {image1} on {image}."], True, "{image1}"),
+        (["--image", "IMAGE", "--instruction", "x"], False, "no checkpoint"),
+    ],
+)
+def test_edit_refuses_what_does_not_fit(cli_run, tmp_path, capsys, flags, ckpt_is_run, message):
     image = tmp_path / "in.png"
     Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save(image)
-    out = str(tmp_path / "o.png")
-    assert (
-        ace(
-            [
-                "model",
-                "edit",
-                "--ckpt",
-                str(cli_run),
-                "--mask",
-                str(image),
-                "--instruction",
-                "x",
-                "--out",
-                out,
-            ]
-        )
-        == 2
-    )
-    assert "1 --mask for 0 --image" in capsys.readouterr().err
-    assert (
-        ace(
-            [
-                "model",
-                "edit",
-                "--ckpt",
-                str(cli_run),
-                "--image",
-                str(image),
-                "--instruction",
-                "Put {image1} on {image}.",
-                "--out",
-                out,
-            ]
-        )
-        == 2
-    )
-    assert "{image1}" in capsys.readouterr().err
-    assert (
-        ace(
-            [
-                "model",
-                "edit",
-                "--ckpt",
-                str(tmp_path),
-                "--image",
-                str(image),
-                "--instruction",
-                "x",
-                "--out",
-                out,
-            ]
-        )
-        == 2
-    )
-    assert "no checkpoint" in capsys.readouterr().err
+    ckpt = cli_run if ckpt_is_run else tmp_path
+    flags = [str(image) if f == "IMAGE" else f for f in flags]
+    argv = ["model", "edit", "--ckpt", str(ckpt), *flags, "--out", str(tmp_path / "o.png")]
+    assert ace(argv) == 2
+    assert message in capsys.readouterr().err
 
 
 def test_eval_prints_the_table(cli_run, reference, tmp_path, capsys):
