@@ -8,6 +8,11 @@ The text a pair is about is `provenance.params.text`. For a task that writes tex
 (text_render) `text_legibility` is how well OCR reads it in the target; for one that removes
 it (text_removal), how well it reads it in the input, and `text_remaining` how well it still
 reads it in the target (0 = gone).
+
+Where the params say where the text went (`left`, `top`, `font`, `size`, as the text makers
+record them), OCR reads only that box and a margin around it: the question is whether that
+text is legible there, and a photo's own lettering or texture elsewhere cannot answer it.
+It is also far less OCR work than reading the whole image.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import numpy as np
 from dataengine.quality.pixel_change import as_rgb, edited_frame
 from dataengine.schema import Pair, Unit
 from dataengine.stage import Resources, Stage
+from dataengine.synth.text_render import text_extent
 
 REMOVAL_TASKS = frozenset({"text_removal"})
 
@@ -28,6 +34,7 @@ REMOVAL_TASKS = frozenset({"text_removal"})
 class TextLegibilityParams:
     tasks: list[str] = field(default_factory=lambda: ["text_render", "text_removal"])
     max_side: int = 640  # OCR detection works at most at this long side: fast, still legible
+    margin: float = 0.5  # around the text's box, in text heights, when the params place it
     threads: int = 1  # ONNX threads per actor; Ray runs several actors for more
 
 
@@ -47,6 +54,8 @@ class TextLegibility(Stage):
                 raise ValueError(f"tasks: {task!r} is not a task; e.g. text_render")
         if params.max_side < 32:
             raise ValueError(f"max_side is {params.max_side}; give at least 32 px")
+        if params.margin < 0:
+            raise ValueError(f"margin is {params.margin}; give 0 or more text heights")
 
     def setup(self) -> None:
         try:
@@ -71,17 +80,44 @@ class TextLegibility(Stage):
         return unit
 
     def score(self, pair: Pair, text: str) -> dict[str, float]:
+        params = pair.provenance.get("params", {})
         frame = edited_frame(pair)
         if pair.task in REMOVAL_TASKS and frame is not None:
             return {
-                "text_legibility": read_match(text, self.read(frame.image)),
-                "text_remaining": read_match(text, self.read(pair.target)),
+                "text_legibility": read_match(text, self.read(frame.image, params)),
+                "text_remaining": read_match(text, self.read(pair.target, params)),
             }
-        return {"text_legibility": read_match(text, self.read(pair.target))}
+        return {"text_legibility": read_match(text, self.read(pair.target, params))}
 
-    def read(self, image: np.ndarray) -> list[str]:
-        result = self.ocr(as_rgb(image))
+    def read(self, image: np.ndarray, params: dict) -> list[str]:
+        box = text_region(params, image.shape[:2], self.params.margin)
+        if box is not None:
+            top, bottom, left, right = box
+            image = image[top:bottom, left:right]
+        result = self.ocr(np.ascontiguousarray(as_rgb(image)))
         return list(result.txts or [])
+
+
+def text_region(params: dict, shape: tuple[int, int], margin: float) -> tuple[int, ...] | None:
+    """(top, bottom, left, right) of the text the params placed, `margin` text heights
+    around it and clipped to the image; None when the params do not place it or place it
+    outside this image (then OCR reads the whole image)."""
+    try:
+        text, font, size = params["text"], params["font"], int(params["size"])
+        left, top = int(params["left"]), int(params["top"])
+        width, height = text_extent(text, font, size)
+    except (KeyError, TypeError, ValueError, OSError):
+        return None
+    h, w = shape
+    if left < 0 or top < 0 or left + width > w or top + height > h:
+        return None
+    pad = max(4, round(margin * height))
+    return (
+        max(0, top - pad),
+        min(h, top + height + pad),
+        max(0, left - pad),
+        min(w, left + width + pad),
+    )
 
 
 def read_match(expected: str, lines: list[str]) -> float:

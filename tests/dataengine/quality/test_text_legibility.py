@@ -9,9 +9,11 @@ from dataengine.quality.text_legibility import (
     TextLegibility,
     TextLegibilityParams,
     read_match,
+    text_region,
 )
 from dataengine.registry import MAKERS
 from dataengine.schema import Pair, SourceImage
+from dataengine.synth.text_render import text_extent
 from tests.dataengine.quality.crafted import unit
 
 
@@ -60,6 +62,33 @@ def test_removed_text_reads_in_the_input_and_not_in_the_target(reader):
     assert scores["text_remaining"] < 0.3
     pair.target = pair.frames[0].image  # the text left in place
     assert reader(unit([pair])).pairs[0].scores["text_remaining"] >= 0.8
+
+
+def test_only_the_texts_own_box_is_read(reader):
+    """The same text written away from where the params put it does not count."""
+    pair = made_pair("text_render", 2)
+    params = pair.provenance["params"]
+    width, height = text_extent(params["text"], params["font"], params["size"])
+    top, left = params["top"], params["left"]
+    written = pair.target[top : top + height, left : left + width].copy()
+    moved = pair.frames[0].image.copy()
+    moved[-height:, -width:] = written  # bottom right corner, outside the box's margin
+    assert top + height + height // 2 < moved.shape[0] - height  # the test's own premise
+    pair.target = moved
+    assert reader(unit([pair])).pairs[0].scores["text_legibility"] < 0.3
+    del params["left"]  # without a position, OCR reads the whole image and finds it
+    assert reader(unit([pair])).pairs[0].scores["text_legibility"] >= 0.8
+
+
+def test_text_region_is_the_box_with_a_margin_clipped_to_the_image():
+    params = {"text": "MOON", "font": "sans", "size": 20, "left": 5, "top": 30}
+    width, height = text_extent("MOON", "sans", 20)
+    top, bottom, left, right = text_region(params, (200, 300), margin=0.5)
+    pad = round(0.5 * height)
+    assert (top, bottom) == (30 - pad, 30 + height + pad)
+    assert (left, right) == (0, 5 + width + pad)  # clipped at the left edge
+    assert text_region({**params, "left": 290}, (200, 300), 0.5) is None  # past the edge
+    assert text_region({"text": "MOON"}, (200, 300), 0.5) is None  # no position
 
 
 def test_other_tasks_and_failed_rows_are_left_alone(reader):
