@@ -54,6 +54,43 @@ class RunSummary:
 
 
 # --------------------------------------------------------------------------------------------
+# The run's context: where global passes run, whether bars show
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """How the run in progress executes, for the global passes its planning starts (a
+    mining source embeds its whole pool): they follow the run's executor — in this process
+    for `--in-process` and `--processes`, on the run's own Ray (`--ray-address`) otherwise
+    — and show progress only when the run does."""
+
+    in_process: bool = False
+    ray_address: str | None = None
+    progress: bool = True
+
+
+_RUN_CONTEXT = RunContext()
+_RUN_CLEANUP: contextlib.ExitStack | None = None  # what the run in progress closes at its end
+
+
+def run_context() -> RunContext:
+    return _RUN_CONTEXT
+
+
+@contextlib.contextmanager
+def _running(context: RunContext):
+    global _RUN_CONTEXT, _RUN_CLEANUP
+    outer = _RUN_CONTEXT, _RUN_CLEANUP
+    with contextlib.ExitStack() as cleanup:
+        _RUN_CONTEXT, _RUN_CLEANUP = context, cleanup
+        try:
+            yield
+        finally:
+            _RUN_CONTEXT, _RUN_CLEANUP = outer
+
+
+# --------------------------------------------------------------------------------------------
 # Planning
 # --------------------------------------------------------------------------------------------
 
@@ -145,7 +182,13 @@ def run_recipe(
     `if __name__ == "__main__":`.
     """
     _check_executor(in_process, processes, ray_address)
-    out = Path(out)
+    local = bool(in_process or processes)
+    context = RunContext(in_process=local, ray_address=ray_address, progress=progress)
+    with _running(context):
+        return _run(recipe, Path(out), limit, resume, processes, context)
+
+
+def _run(recipe, out, limit, resume, processes, context: RunContext) -> RunSummary:
     writer = ShardWriter(out, recipe.sink)
     units = plan_units(recipe, limit)
     todo = _units_to_do(units, writer, out, resume)
@@ -156,14 +199,14 @@ def run_recipe(
         initial=len(units) - len(todo),
         unit="shard",
         desc=recipe.name,
-        disable=not progress,
+        disable=not context.progress,
     )
     if processes:
         runs = _execute_on_processes(recipe, todo, writer, processes)
-    elif in_process:
+    elif context.in_process:
         runs = _execute_in_process(recipe, todo, writer)
     else:
-        runs = _execute_on_ray(recipe, todo, writer, ray_address)
+        runs = _execute_on_ray(recipe, todo, writer, context.ray_address)
     nodes = set()
     for stats in runs:
         nodes.add(stats.get("node"))
@@ -172,7 +215,7 @@ def run_recipe(
     bar.close()
     summary = _summarise(out, units, len(units) - len(todo), time.time() - started)
     summary.nodes = len(nodes - {None})
-    executor = _executor_name(in_process, processes, ray_address)
+    executor = _executor_name(context.in_process, processes, context.ray_address)
     write_run_info(out, _run_info(recipe, summary, started, limit, executor))
     return summary
 
@@ -263,24 +306,29 @@ def _execute_on_ray(recipe: Recipe, units: list[Unit], writer: ShardWriter, addr
 
 @contextlib.contextmanager
 def _ray_session(address: str | None):
-    """Ray for the duration of a run: a running session is reused (tests, benchmarks, a
-    cluster driver); one started here is shut down at the end."""
+    """Ray for a pass: a running session is reused (tests, benchmarks, a cluster driver).
+    One started here is shut down at the end of the run in progress (so the planning's
+    global passes and the units share it), or at the end of the pass outside a run."""
     import ray
 
-    started_here = not ray.is_initialized()
-    if started_here:
-        quiet_ray_logs()
-        ray.init(
-            address=address,
-            include_dashboard=False,
-            logging_level=logging.WARNING,
-            log_to_driver=False,
-        )
+    if ray.is_initialized():
+        yield
+        return
+    quiet_ray_logs()
+    ray.init(
+        address=address,
+        include_dashboard=False,
+        logging_level=logging.WARNING,
+        log_to_driver=False,
+    )
+    if _RUN_CLEANUP is not None:
+        _RUN_CLEANUP.callback(ray.shutdown)
+        yield
+        return
     try:
         yield
     finally:
-        if started_here:
-            ray.shutdown()
+        ray.shutdown()
 
 
 def quiet_ray_logs() -> None:
@@ -387,8 +435,11 @@ def map_batches(
     the caller cuts the pool into batches (lists of source refs, say), persists what comes
     back, and skips batches already persisted on a rerun. `make_fn` builds the callable once
     per worker (it loads the model); with `holds_model` it runs as an actor pool of up to
-    `max_actors`, else as plain tasks. Batches and results must pickle.
+    `max_actors`, else as plain tasks. Batches and results must pickle. Inside a run, the
+    run's executor decides (see RunContext).
     """
+    in_process = in_process or _RUN_CONTEXT.in_process
+    ray_address = ray_address or _RUN_CONTEXT.ray_address
     if in_process or not batches:
         fn = make_fn()
         for batch in batches:

@@ -76,7 +76,7 @@ def embed_missing(
     progress: bool = True,
 ) -> int:
     """Embed every ref the store lacks; return how many were embedded now."""
-    from dataengine.runner import map_batches  # the runner is the one module that knows Ray
+    from dataengine.runner import map_batches, run_context  # the one module that knows Ray
 
     known = store.known_ids()
     missing = [r for r in refs if r.id not in known]
@@ -93,7 +93,10 @@ def embed_missing(
         in_process=in_process,
     )
     with tqdm(
-        total=len(missing), unit="img", desc=f"embed {spec.kind}", disable=not progress
+        total=len(missing),
+        unit="img",
+        desc=f"embed {spec.kind}",
+        disable=not (progress and run_context().progress),
     ) as bar:
         for batch in results:
             store.write(batch)

@@ -173,3 +173,18 @@ def test_a_pool_image_that_cannot_be_mined_keeps_its_row(image_folder, tmp_path,
     assert broken["error"].startswith("not mined: ")
     assert all(key.startswith("mined:") for key in rows)
     assert summary.by_status.get("truncated_image") == 1
+
+
+def test_a_local_run_mines_in_its_own_process_and_quietly(mining_registered, tmp_path, capfd):
+    """The recipe does not say where to embed: `--in-process` and `--processes` runs embed
+    the pool in this process (no Ray starts), and a quiet run shows no embedding bar."""
+    import ray
+
+    raw = mining_recipe(tmp_path / "cache")
+    del raw["source"]["in_process"]
+    for executor in ({"in_process": True}, {"processes": 1}):
+        recipe = build_recipe(copy.deepcopy(raw))
+        out = tmp_path / f"out-{next(iter(executor))}"
+        assert run_recipe(recipe, out, progress=False, **executor).samples > 5
+        assert not ray.is_initialized()
+    assert "embed" not in capfd.readouterr().err
