@@ -1,9 +1,9 @@
 """Flat memory: peak RSS of the default recipe at 1x and 10x its source count.
 
 Each run is a fresh `ace data run --in-process` process, so its peak resident set (the
-kernel's ru_maxrss of the finished child) is the whole pipeline's: sources, pair makers,
-the sink. Work units stream through one at a time, so the peak should not grow with the
-corpus; the ratio 10x / 1x says whether it does.
+kernel's ru_maxrss of the finished child) is the whole pipeline's: the mining pass (run
+afresh each time), sources, pair makers, the sink. Work units stream through one at a
+time, so the peak should not grow with the corpus; the ratio 10x / 1x says whether it does.
 """
 
 from __future__ import annotations
@@ -25,8 +25,14 @@ def scaled_recipe(base: Path, factor: int, work: Path) -> Path:
     raw = yaml.safe_load(base.read_text())
     raw = copy.deepcopy(raw)
     raw["name"] = f"{raw['name']}-x{factor}"
-    # The default recipe mines pairs from a pool of sample sources: scale the pool.
-    corpus = raw["source"]["pool"] if raw["source"]["kind"] == "mined_pairs" else raw["source"]
+    # The default recipe mines pairs from a pool of sample sources: scale the pool, and mine
+    # it afresh in the measured run (a cache of its own, emptied first), as a first run would.
+    corpus = raw["source"]
+    if raw["source"]["kind"] == "mined_pairs":
+        corpus = raw["source"]["pool"]
+        cache = work / f"mining-cache-x{factor}"
+        shutil.rmtree(cache, ignore_errors=True)
+        raw["source"]["cache"] = str(cache)
     corpus["photos"] = SMALL["photos"] * factor
     corpus["shape_families"] = SMALL["shape_families"] * factor
     path = work / f"{raw['name']}.yaml"

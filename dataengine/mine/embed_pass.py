@@ -21,6 +21,7 @@ from dataengine.sources.decode import ImageError, decode_image
 
 log = logging.getLogger(__name__)
 
+DECODE_CHUNK = 32  # images decoded at once for an embedder without a batch size of its own
 DECODE_SIDE = 512  # embedders look at small images; decoding large JPEGs in draft mode is cheap
 
 
@@ -33,17 +34,27 @@ class BatchEmbedder:
         self.embedder.setup()
 
     def __call__(self, refs: list[SourceRef]) -> EmbeddedBatch:
-        sources = [self.load(ref) for ref in refs]
-        ok = [s for s in sources if s.ok]
-        vectors = self.embedder.embed(ok) if ok else np.zeros((0, 0), np.float32)
-        out = np.zeros((len(sources), vectors.shape[1]), dtype=np.float32)
-        out[[i for i, s in enumerate(sources) if s.ok]] = vectors
-        return EmbeddedBatch(
-            ids=[r.id for r in refs],
-            vectors=out,
-            status=[s.status for s in sources],
-            error=[s.error for s in sources],
-        )
+        # Decoded images live one chunk at a time (the embedder's own forward batch), not a
+        # whole job's worth: a job of 256 pool images would hold ~150 MB of pixels at once.
+        step = self.chunk_size()
+        status, error, found = [], [], []
+        for start in range(0, len(refs), step):
+            sources = [self.load(ref) for ref in refs[start : start + step]]
+            ok = [i for i, s in enumerate(sources) if s.ok]
+            if ok:
+                found.append(
+                    ([start + i for i in ok], self.embedder.embed([sources[i] for i in ok]))
+                )
+            status += [s.status for s in sources]
+            error += [s.error for s in sources]
+        dim = found[0][1].shape[1] if found else 0
+        vectors = np.zeros((len(refs), dim), dtype=np.float32)
+        for rows, embedded in found:
+            vectors[rows] = embedded
+        return EmbeddedBatch(ids=[r.id for r in refs], vectors=vectors, status=status, error=error)
+
+    def chunk_size(self) -> int:
+        return getattr(self.embedder.params, "batch_size", None) or DECODE_CHUNK
 
     def load(self, ref: SourceRef) -> SourceImage:
         """The pool's image, decoded when the embedder looks at pixels; a bad one gets a status."""

@@ -7,7 +7,7 @@ import pytest
 
 from dataengine.mine.caption import CaptionEmbedder, CaptionParams
 from dataengine.mine.clip import OpenClipEmbedder, OpenClipParams
-from dataengine.mine.embed_pass import embed_missing
+from dataengine.mine.embed_pass import BatchEmbedder, embed_missing
 from dataengine.mine.embedders import EmbedderSpec, combine, parse_embedders
 from dataengine.mine.store import EmbeddedBatch, EmbeddingStore
 from dataengine.schema import SourceImage
@@ -135,6 +135,26 @@ def test_embedding_pass_keeps_bad_files_and_reuses_what_it_made(image_folder, tm
     ok = [i for i, s in enumerate(status) if s == "ok"]
     assert np.allclose(np.linalg.norm(vectors[ok], axis=1), 1, atol=1e-5)
     assert embed_missing(pool, refs, spec, store, **run) == 0  # a rerun embeds nothing
+
+
+def test_a_job_decoded_in_chunks_gives_the_job_decoded_at_once(image_folder, monkeypatch):
+    """BatchEmbedder decodes a job a chunk at a time: rows, vectors and statuses do not
+    depend on the chunk size, a bad file in any chunk included."""
+    (image_folder / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    pool = FolderSource(FolderSource.Params(path=str(image_folder)))
+    refs = pool.refs()
+    job = BatchEmbedder(pool, parse_embedders([{"kind": "classical"}], "here")[0])
+    batches = {}
+    for chunk in (1, 2, 100):
+        monkeypatch.setattr(job, "chunk_size", lambda chunk=chunk: chunk)
+        batches[chunk] = job(refs)
+    for chunk in (1, 2):
+        assert batches[chunk].ids == batches[100].ids
+        assert batches[chunk].status == batches[100].status
+        assert np.array_equal(batches[chunk].vectors, batches[100].vectors)
+    assert batches[100].status.count("truncated_image") == 1
+    assert batches[100].vectors.shape == (7, batches[100].vectors.shape[1])
+    assert not batches[100].vectors[batches[100].status.index("truncated_image")].any()
 
 
 def test_caption_embedder_marks_images_without_caption(image_folder, tmp_path):
