@@ -68,3 +68,18 @@ def test_the_edited_frame_is_the_first_masked_input():
     assert edited_frame(p) is p.frames[1]
     p.frames = []
     assert edited_frame(p) is None
+
+
+def test_ssim_is_skimages_on_the_grey_images():
+    """The score is computed in float32 for speed; it is skimage's uint8 figure."""
+    from skimage.metrics import structural_similarity
+
+    from dataengine.quality.pixel_change import grey_at_work_size
+
+    image = scene(2, (300, 400))
+    edited = repainted(image, (40, 60, 200, 300), value=90)
+    expected = structural_similarity(
+        grey_at_work_size(image), grey_at_work_size(edited), data_range=255
+    )
+    assert pixel_change_scores(image, edited)["ssim"] == pytest.approx(expected, abs=1e-6)
+    assert expected < 0.9  # a real edit, not a trivial 1.0
