@@ -37,6 +37,9 @@ class ModelConfig:
     # minus the last condition frame (zero without one); the velocity is derived from it, so
     # an untrained network returns its input (the identity edit) and learns only the change.
     prediction: str = "velocity"
+    # Times t' = s*t / (1 + (s-1)*t) in training and sampling (SD3's shift): s > 1 spends
+    # more of both near t = 1, where an edit's layout is decided; 1 is the plain path.
+    time_shift: float = 1.0
 
     def __post_init__(self) -> None:
         for name in ("hidden", "depth", "heads", "patch", "image_channels", "text_dim"):
@@ -50,6 +53,8 @@ class ModelConfig:
             raise ValueError(
                 f"model.aligned_heads is {self.aligned_heads}; give 0 to {self.heads} (the heads)"
             )
+        if self.time_shift <= 0:
+            raise ValueError(f"model.time_shift is {self.time_shift}; give a positive factor")
         if self.prediction not in PREDICTIONS:
             raise ValueError(
                 f"model.prediction is {self.prediction!r}; choose one of {PREDICTIONS}"
@@ -165,7 +170,13 @@ PRESETS: dict[str, Preset] = {
     # the colour and the layout of most tasks.
     "tiny": Preset(
         model=ModelConfig(
-            hidden=192, depth=6, heads=6, patch=4, aligned_heads=2, prediction="anchored_x0"
+            hidden=192,
+            depth=6,
+            heads=6,
+            patch=4,
+            aligned_heads=2,
+            prediction="anchored_x0",
+            time_shift=3.0,
         ),
         train=TrainConfig(steps=600, batch_size=16, lr=1e-3, ema_decay=0.99, resolution=32),
     ),

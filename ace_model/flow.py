@@ -25,6 +25,13 @@ def sample_t(batch: int, generator: torch.Generator) -> Tensor:
     return torch.sigmoid(torch.randn(batch, generator=generator))
 
 
+def shift_times(t: Tensor, shift: float) -> Tensor:
+    """SD3's time shift: shift > 1 moves times towards 1 (noise); 0 and 1 stay put."""
+    if shift == 1.0:
+        return t
+    return shift * t / (1 + (shift - 1) * t)
+
+
 def interpolate(x0: Tensor, noise: Tensor, t: Tensor) -> Tensor:
     t = t[:, None, None, None]
     return (1 - t) * x0 + t * noise
@@ -55,7 +62,7 @@ def flow_loss(
     `generator`, velocity error on the target's tokens only (conditions are given, not made)."""
     b = x0.shape[0]
     noise = torch.randn(x0.shape, generator=generator).to(x0.device)
-    t = sample_t(b, generator).to(x0.device)
+    t = shift_times(sample_t(b, generator), model.config.time_shift).to(x0.device)
     drop = drop_instructions(b, drop_p, generator).to(x0.device)
     pred = model(interpolate(x0, noise, t), t, cond, drop)  # (B, N, token_out)
     if model.config.prediction == "velocity":
@@ -95,7 +102,7 @@ def euler_sample(
     device = cond.frames.device
     x = torch.randn(shape, generator=generator).to(device)
     both = cond.repeat(2) if guidance != 1.0 else cond
-    times = torch.linspace(1.0, 0.0, steps + 1, device=device)
+    times = shift_times(torch.linspace(1.0, 0.0, steps + 1, device=device), model.config.time_shift)
     for t_now, t_next in itertools.pairwise(times):
         t = torch.full((shape[0],), float(t_now), device=device)
         x = x + (t_next - t_now) * guided_velocity(model, x, t, cond, guidance, both)

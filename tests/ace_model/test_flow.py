@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from ace_model.conditioning import pack
+from ace_model.config import ModelConfig
 from ace_model.encoders import PixelCodec
-from ace_model.flow import drop_instructions, guided_velocity, interpolate
+from ace_model.flow import drop_instructions, guided_velocity, interpolate, shift_times
 from tests.ace_model.builders import lcu
 from tests.ace_model.test_model import trained_looking
 
@@ -17,6 +19,17 @@ def test_path_runs_from_target_to_noise():
     torch.testing.assert_close(interpolate(x0, noise, torch.ones(2)), noise)
     mid = interpolate(x0, noise, torch.full((2,), 0.25))
     torch.testing.assert_close(mid, 0.75 * x0 + 0.25 * noise)
+
+
+def test_time_shift_keeps_the_ends_and_moves_times_towards_noise():
+    t = torch.linspace(0, 1, 11)
+    shifted = shift_times(t, 3.0)
+    assert shifted[0] == 0 and shifted[-1] == 1
+    assert torch.all(shifted[1:-1] > t[1:-1]) and torch.all(shifted.diff() > 0)
+    assert shifted[5].item() == pytest.approx(0.75)  # 3 * 0.5 / (1 + 2 * 0.5)
+    assert torch.equal(shift_times(t, 1.0), t)
+    with pytest.raises(ValueError, match=r"model\.time_shift is 0"):
+        ModelConfig(time_shift=0)
 
 
 def test_instruction_dropout_rate_and_determinism():
