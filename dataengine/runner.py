@@ -262,17 +262,18 @@ def _execute_in_process(recipe: Recipe, units: list[Unit], writer: ShardWriter):
 def _run_and_write(chain: StageChain, writer: ShardWriter, unit: Unit) -> dict[str, Any]:
     # A fresh unit per run of the chain: the plan keeps only references, so the pixels and
     # pairs of a written shard are freed (memory stays flat as the corpus grows).
-    stats = writer.write(chain(dataclasses.replace(unit, sources=[], pairs=[])))
-    _return_freed_memory()
-    return stats
+    return _write(writer, chain(dataclasses.replace(unit, sources=[], pairs=[])))
 
 
-def _return_freed_memory() -> None:
-    """Hand the pages a written unit freed back to the kernel. glibc keeps freed image
-    buffers in its heaps, where units of different shapes fragment them and the resident
-    set creeps up unit after unit; malloc_trim releases every whole free page (a few ms)."""
+def _write(writer: ShardWriter, unit: Unit) -> dict[str, Any]:
+    """Write a finished unit's shard and hand the pages it freed back to the kernel, on
+    every executor. glibc keeps freed image buffers in its heaps, where units of different
+    shapes fragment them and the resident set creeps up unit after unit; malloc_trim
+    releases every whole free page (a few ms)."""
+    stats = writer.write(unit)
     if _LIBC is not None:
         _LIBC.malloc_trim(0)
+    return stats
 
 
 def _load_glibc():
@@ -345,14 +346,9 @@ def _ray_session(address: str | None):
         logging_level=logging.WARNING,
         log_to_driver=False,
     )
-    if _RUN_CLEANUP is not None:
-        _RUN_CLEANUP.callback(ray.shutdown)
+    with contextlib.ExitStack() as this_pass:
+        (_RUN_CLEANUP or this_pass).callback(ray.shutdown)
         yield
-        return
-    try:
-        yield
-    finally:
-        ray.shutdown()
 
 
 def quiet_ray_logs() -> None:
@@ -433,7 +429,7 @@ class _WriteOnNode:
     def __call__(self, unit: Unit) -> dict[str, Any]:
         import ray
 
-        stats = self.writer.write(self.chain(unit) if self.chain else unit)
+        stats = _write(self.writer, self.chain(unit) if self.chain else unit)
         return {**stats, "node": ray.get_runtime_context().get_node_id()}
 
 

@@ -81,16 +81,17 @@ class TextLegibility(Stage):
 
     def score(self, pair: Pair, text: str) -> dict[str, float]:
         params = pair.provenance.get("params", {})
+        box = text_region(params, pair.target.shape[:2], self.params.margin)
         frame = edited_frame(pair)
         if pair.task in REMOVAL_TASKS and frame is not None:
             return {
-                "text_legibility": read_match(text, self.read(frame.image, params)),
-                "text_remaining": read_match(text, self.read(pair.target, params)),
+                "text_legibility": read_match(text, self.read(frame.image, box)),
+                "text_remaining": read_match(text, self.read(pair.target, box)),
             }
-        return {"text_legibility": read_match(text, self.read(pair.target, params))}
+        return {"text_legibility": read_match(text, self.read(pair.target, box))}
 
-    def read(self, image: np.ndarray, params: dict) -> list[str]:
-        box = text_region(params, image.shape[:2], self.params.margin)
+    def read(self, image: np.ndarray, box: tuple[int, ...] | None) -> list[str]:
+        """The lines OCR reads in `box` (top, bottom, left, right) of `image`, or in all of it."""
         if box is not None:
             top, bottom, left, right = box
             image = image[top:bottom, left:right]
