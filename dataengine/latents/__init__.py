@@ -1,0 +1,1 @@
+"""Latents precomputed for the VAE presets of the bundled model (`ace data latents`)."""

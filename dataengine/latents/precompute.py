@@ -1,0 +1,158 @@
+"""`ace data latents`: encode every frame and target of a corpus with a VAE, once, at the
+resolution buckets the trainer will use, so that training the VAE presets reads latents
+instead of running the encoder on every batch of every epoch.
+
+Images are decoded and resized exactly as the trainer does (ace_model.data), bucketed by
+their target's aspect ratio, and encoded in batches of one bucket. Work goes shard by
+shard; a shard whose latents are current is skipped, so a killed run resumes where it
+stopped, and a rebuilt corpus shard is encoded again.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from dataengine.latents.store import DTYPES, ERROR_MEMBER, LatentSpec, LatentStore, latent_member
+from dataengine.latents.vae import VaeCodec, vae_fingerprint
+from dataengine.sinks.latent_writer import LatentWriter
+from dataengine.sinks.layout import Layout
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class LatentSummary:
+    store: Path
+    encoded: list[str] = field(default_factory=list)  # shards encoded by this call
+    current: list[str] = field(default_factory=list)  # shards already current, skipped
+    samples: int = 0
+    errors: int = 0
+    images: int = 0
+    seconds: float = 0.0
+
+
+def corpus_shards(data: Path, splits: list[str]) -> list[str]:
+    shards = [s for s in Layout(data).complete_shards() if s.split("-")[0] in splits]
+    if not shards:
+        raise FileNotFoundError(
+            f"{data} has no complete shard of split {', '.join(splits)}; "
+            "build the corpus with `ace data run` first"
+        )
+    return shards
+
+
+def precompute_latents(
+    data: str | Path,
+    vae: str | Path,
+    resolution: int,
+    patch: int,
+    splits: list[str] | tuple[str, ...] = ("train",),
+    batch_size: int = 16,
+    dtype: str = "float16",
+    device: str | None = None,
+    progress: bool = True,
+) -> LatentSummary:
+    """Encode the corpus's shards of `splits` into DIR/latents/<name>/ for a model of patch
+    `patch` (latents) trained at `resolution`; returns what it did. Every argument is
+    checked before the VAE is loaded."""
+    data = Path(data)
+    shards = corpus_shards(data, list(splits))
+    for name, value in (("resolution", resolution), ("patch", patch), ("batch_size", batch_size)):
+        if value < 1:
+            raise ValueError(f"{name} is {value}; it must be >= 1")
+    if dtype not in DTYPES:
+        raise ValueError(f"dtype {dtype!r} is unknown; choose one of {DTYPES}")
+    fingerprint = vae_fingerprint(vae)
+    codec = VaeCodec(str(vae), device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    multiple = patch * codec.factor  # bucket sides, in pixels, as the trainer makes them
+    spec = LatentSpec(fingerprint, resolution, multiple, codec.channels, codec.factor, dtype)
+    store = LatentStore(data, spec)
+    writer = LatentWriter(store, str(vae))
+    summary = LatentSummary(store.root)
+    started = time.perf_counter()
+    for shard in tqdm(shards, desc="latents", unit="shard", disable=not progress):
+        if store.is_current(shard):
+            summary.current.append(shard)
+            continue
+        encoder = ShardEncoder(codec, spec, batch_size)
+        stats = writer.write(shard, encoder.encode_tar(Layout(data).tar(shard)))
+        summary.encoded.append(shard)
+        summary.samples += stats["samples"]
+        summary.errors += stats["errors"]
+        summary.images += encoder.images
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def npy_bytes(latents: torch.Tensor, dtype: str) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, latents.numpy().astype(dtype), allow_pickle=False)
+    return buffer.getvalue()
+
+
+class ShardEncoder:
+    """The latent members of one corpus shard's samples, in the shard's order.
+
+    Images wait in one queue per bucket and are encoded a full batch at a time, so memory
+    holds at most one batch of pixels per bucket whatever the shard's size."""
+
+    def __init__(self, codec: VaeCodec, spec: LatentSpec, batch_size: int):
+        from ace_model.data import buckets
+
+        self.codec, self.spec, self.batch_size = codec, spec, batch_size
+        self.sizes = buckets(spec.resolution, spec.multiple)
+        self.pending: dict[tuple[int, int], list] = defaultdict(list)
+        self.images = 0
+
+    def encode_tar(self, tar: Path) -> list[tuple[str, dict[str, bytes]]]:
+        import webdataset as wds
+
+        return self.encode_samples(wds.WebDataset(str(tar), shardshuffle=False, empty_check=False))
+
+    def encode_samples(self, raws) -> list[tuple[str, dict[str, bytes]]]:
+        """Raw samples (member name -> bytes) -> (key, latent members), in their order."""
+        samples: list[tuple[str, dict[str, bytes]]] = []
+        for raw in raws:
+            members: dict[str, bytes] = {}
+            samples.append((raw["__key__"], members))
+            self._queue(raw, members)
+        for size in list(self.pending):
+            self._flush(size)
+        return samples
+
+    def _queue(self, raw: dict, members: dict[str, bytes]) -> None:
+        """Decode a sample's images at its bucket and queue them; a sample that does not
+        decode gets an error member instead (the trainer then skips it, as without latents)."""
+        from ace_model.data import batch_group, load_rgb
+
+        try:
+            size, _ = batch_group(raw, self.sizes)
+            meta = json.loads(raw["json"])
+            names = [frame["image"] for frame in meta["frames"]] + [meta["target"]]
+            images = [(latent_member(name), load_rgb(raw[name], size)) for name in names]
+        except (KeyError, OSError, ValueError) as exc:
+            members[ERROR_MEMBER] = f"{type(exc).__name__}: {exc}".encode()
+            return
+        for name, image in images:
+            self.pending[size].append((members, name, image))
+            if len(self.pending[size]) == self.batch_size:
+                self._flush(size)
+
+    def _flush(self, size: tuple[int, int]) -> None:
+        queued = self.pending.pop(size, [])
+        if not queued:
+            return
+        latents = self.codec.encode(torch.stack([image for _, _, image in queued]))
+        for (members, name, _), z in zip(queued, latents, strict=True):
+            members[name] = npy_bytes(z, self.spec.dtype)
+        self.images += len(queued)

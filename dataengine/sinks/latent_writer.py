@@ -1,0 +1,47 @@
+"""The writer of precomputed latents: one latent tar per corpus shard and its stats file,
+each written to a temporary name and renamed into place, the stats file last (the shard
+is complete exactly when it exists). Members are written as the corpus sinks write theirs
+(sorted, fixed mtime), so the same VAE on the same corpus gives byte-identical tars."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import tarfile
+from typing import Any
+
+from dataengine.latents.store import ERROR_MEMBER, LatentStore
+from dataengine.schema import canonical_json
+from dataengine.sinks.files import atomic_write
+from dataengine.sinks.shard_writer import add_member, remove_temporaries
+
+
+class LatentWriter:
+    def __init__(self, store: LatentStore, vae_path: str):
+        self.store = store
+        store.check_manifest()
+        remove_temporaries(store.root)  # what a killed run left half-written
+        manifest = json.dumps(store.manifest_json(vae_path), indent=2, sort_keys=True)
+        atomic_write(store.manifest, manifest.encode())
+
+    def write(self, shard: str, samples: list[tuple[str, dict[str, bytes]]]) -> dict[str, Any]:
+        """samples: (key, member name -> bytes) in the corpus shard's order."""
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+            for key, members in samples:
+                for name in sorted(members):
+                    add_member(tar, f"{key}.{name}", members[name])
+        data = buffer.getvalue()
+        layout = self.store.layout
+        atomic_write(layout.tar(shard), data)
+        stats = {
+            "shard": shard,
+            "source_sha256": self.store.source_sha(shard),
+            "samples": len(samples),
+            "errors": sum(1 for _, members in samples if ERROR_MEMBER in members),
+            "tar_bytes": len(data),
+            "tar_sha256": hashlib.sha256(data).hexdigest(),
+        }
+        atomic_write(layout.stats(shard), canonical_json(stats).encode())
+        return stats

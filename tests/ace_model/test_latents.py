@@ -1,0 +1,181 @@
+"""Latents precomputed by `ace data latents` and read by the trainer of the VAE presets."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from ace_model.config import CodecConfig
+from ace_model.data import ShardStream, buckets, decode_batch, decode_sample
+from ace_model.encoders import VaeCodec
+from ace_model.train import train
+from dataengine.cli import main
+from dataengine.corpus import iter_samples
+from dataengine.latents.precompute import ShardEncoder, precompute_latents
+from dataengine.latents.store import ERROR_MEMBER, LatentSpec, find_store
+from dataengine.latents.vae import vae_fingerprint
+from dataengine.sinks.layout import Layout
+from tests.ace_model.conftest import MICRO
+from tests.ace_model.test_encoders import build_vae
+
+RESOLUTION, PATCH = 32, 2  # the VAE halves each side: buckets in multiples of 4 px
+
+
+@pytest.fixture(scope="module")
+def vae(tmp_path_factory) -> Path:
+    return build_vae(tmp_path_factory.mktemp("vae"))
+
+
+@pytest.fixture
+def corpus(reference, tmp_path) -> Path:
+    """A copy of the reference corpus, for latents to be written beside."""
+    return Path(shutil.copytree(reference, tmp_path / "corpus"))
+
+
+def precompute(corpus: Path, vae: Path, patch: int = PATCH, **options):
+    options = {"progress": False, "dtype": "float32", **options}
+    return precompute_latents(corpus, vae, RESOLUTION, patch, **options)
+
+
+def train_stream(corpus: Path, tars: dict[str, str]) -> list[dict]:
+    sizes = buckets(RESOLUTION, PATCH * 2)
+    stream = ShardStream(corpus, "train", 4, sizes, seed=0, latent_tars=tars)
+    return [raw for _, raws in stream.epoch_plan(0) for raw in raws]
+
+
+def test_latents_are_what_the_trainer_would_encode(corpus, vae):
+    summary = precompute(corpus, vae, batch_size=3)
+    train_samples = list(iter_samples(corpus, "train"))
+    frames = sum(len(s["json"]["frames"]) + 1 for s in train_samples)
+    assert (summary.samples, summary.images, summary.errors) == (len(train_samples), frames, 0)
+    store = find_store(corpus, vae_fingerprint(vae), RESOLUTION, PATCH * 2)
+    assert store is not None and store.root == summary.store
+    shards = [s for s in Layout(corpus).complete_shards() if s.startswith("train-")]
+    tars = store.current_tars(shards)
+    assert len(tars) == len(shards) == len(summary.encoded)
+
+    codec, sizes = VaeCodec(str(vae)), buckets(RESOLUTION, PATCH * 2)
+    raws = train_stream(corpus, tars)
+    assert len(raws) == len(train_samples)
+    for raw in raws:
+        size = nearest_size(raw, sizes)
+        lcu = decode_sample(raw, size)
+        pixels = decode_sample({k: v for k, v in raw.items() if ".latent." not in k}, size)
+        assert lcu.encoded and not pixels.encoded
+        expected = codec.encode(torch.stack([*pixels.images, pixels.target]))
+        got = torch.stack([*lcu.images, lcu.target])
+        assert got.shape == (len(lcu.images) + 1, 4, size[0] // 2, size[1] // 2)
+        torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-4)
+
+
+def nearest_size(raw: dict, sizes) -> tuple[int, int]:
+    from ace_model.data import batch_group
+
+    return batch_group(raw, sizes)[0]
+
+
+def test_a_second_run_skips_current_shards_and_a_rebuilt_shard_is_redone(corpus, vae, tmp_path):
+    first = precompute(corpus, vae)
+    leftover = first.store / "shards" / ".train-000000.tar.tmp-99"  # as a killed run leaves
+    leftover.write_bytes(b"half")
+    again = precompute(corpus, vae)
+    assert not leftover.exists()
+    assert again.encoded == [] and again.current == first.encoded
+    # The same VAE on the same corpus writes the same bytes.
+    twin = Path(
+        shutil.copytree(corpus, tmp_path / "twin", ignore=shutil.ignore_patterns("latents"))
+    )
+    precompute(twin, vae)
+    shard = first.encoded[0]
+    ours = (first.store / "shards" / f"{shard}.tar").read_bytes()
+    assert (twin / "latents" / first.store.name / "shards" / f"{shard}.tar").read_bytes() == ours
+    # A corpus shard written again (its sha256 changes) is stale: training skips its
+    # latents, and the next run encodes it, and only it, again.
+    stats_path = Layout(corpus).stats(shard)
+    stats = json.loads(stats_path.read_text())
+    stats_path.write_text(json.dumps({**stats, "tar_sha256": "0" * 64}))
+    store = find_store(corpus, vae_fingerprint(vae), RESOLUTION, PATCH * 2)
+    assert str(Layout(corpus).tar(shard)) not in store.current_tars(first.encoded)
+    assert precompute(corpus, vae).encoded == [shard]
+
+
+def test_training_reads_the_latents_and_learns_what_it_would_have(corpus, vae, monkeypatch):
+    """Two steps on precomputed float32 latents end at the weights of two steps that
+    encode as they go, and the VAE's encoder is never called while training."""
+    options = dict(
+        codec=CodecConfig("vae", str(vae)),
+        model=MICRO,
+        steps=2,
+        batch_size=4,
+        resolution=RESOLUTION,
+        progress=False,
+    )
+    train(corpus, corpus / "fresh", "small", **options)
+    precompute(corpus, vae, patch=MICRO.patch)  # the buckets follow the network's patch
+    calls = []
+    encode = VaeCodec.encode
+    monkeypatch.setattr(VaeCodec, "encode", lambda self, x: calls.append(len(x)) or encode(self, x))
+    train(corpus, corpus / "cached", "small", **options)
+    assert calls == []
+    fresh = torch.load(corpus / "fresh" / "checkpoint-0000002.pt", weights_only=False)["model"]
+    cached = torch.load(corpus / "cached" / "checkpoint-0000002.pt", weights_only=False)["model"]
+    for name, weight in fresh.items():
+        torch.testing.assert_close(cached[name], weight, atol=1e-5, rtol=1e-4)
+
+
+def test_float16_latents_are_half_the_bytes_and_close(corpus, vae):
+    half = precompute(corpus, vae, dtype="float16")
+    raw = train_stream(
+        corpus, find_store(corpus, vae_fingerprint(vae), 32, 4).current_tars(half.encoded)
+    )[0]
+    member = next(k for k in raw if k.endswith(".latent.npy"))
+    array = np.load(__import__("io").BytesIO(raw[member]))
+    assert array.dtype == np.float16 and array.ndim == 3
+
+
+def test_a_sample_that_does_not_decode_gets_an_error_member_and_training_skips_it(reference, vae):
+    sample = next(iter(iter_samples(reference, "train")))
+    meta = sample["json"]
+    good = {**sample, "json": json.dumps(meta).encode()}
+    cut = {**good, "__key__": "cut", meta["target"]: sample[meta["target"]][:200]}
+    spec = LatentSpec(vae_fingerprint(vae), RESOLUTION, PATCH * 2, 4, 2, "float32")
+    (key, members), (cut_key, cut_members) = ShardEncoder(
+        VaeCodec(str(vae)), spec, batch_size=8
+    ).encode_samples([good, cut])
+    assert (key, cut_key) == (sample["__key__"], "cut")
+    assert ERROR_MEMBER not in members and len(members) == len(meta["frames"]) + 1
+    assert list(cut_members) == [ERROR_MEMBER]
+    assert cut_members[ERROR_MEMBER].decode().startswith("OSError")
+    lcus, skipped = decode_batch([good | members, cut | cut_members], (32, 32))
+    assert [lcu.key for lcu in lcus] == [key] and lcus[0].encoded
+    assert len(skipped) == 1 and skipped[0].startswith("cut: OSError")
+
+
+def test_bad_arguments_stop_before_the_vae_loads(corpus, vae, tmp_path, capsys):
+    with pytest.raises(FileNotFoundError, match=r"config\.json"):
+        precompute(corpus, tmp_path / "nothing")
+    with pytest.raises(FileNotFoundError, match="ace data run"):
+        precompute(tmp_path, vae)
+    with pytest.raises(ValueError, match="batch_size is 0"):
+        precompute(corpus, vae, batch_size=0)
+    precompute(corpus, vae, dtype="float32")
+    with pytest.raises(ValueError, match="other dtype"):
+        precompute(corpus, vae, dtype="float16")
+    assert main(["data", "latents", str(corpus), "--vae", str(tmp_path / "nothing")]) == 2
+    assert "config.json" in capsys.readouterr().err
+
+
+def test_the_command_line_encodes_for_a_preset(corpus, vae, capsys):
+    args = ["-q", "data", "latents", str(corpus), "--vae", str(vae), "--resolution", "32"]
+    assert main([*args, "--split", "train", "--split", "val"]) == 0
+    out = capsys.readouterr().out
+    assert "already current" in out and "0 not decodable" in out
+    store = find_store(corpus, vae_fingerprint(vae), 32, 4)  # small's patch 2, VAE factor 2
+    assert store is not None
+    held = {p.stem for p in (store.root / "stats").glob("*.json")}
+    assert held == {s for s in Layout(corpus).complete_shards() if not s.startswith("bench-")}
