@@ -9,7 +9,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from benchmark.perf import families, memory, mining, model, pairs_vs_floor, resize
+from benchmark.perf import families, latents, memory, mining, model, pairs_vs_floor, resize
 from benchmark.perf.report import format_table, write_results
 
 
@@ -37,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     results += mining.measure_scale(args.out / "work")
     results += resize.measure(args.out / "work", cores)
     results += model.measure(args.out / "work" / "default")
+    results += latents.measure(args.out / "work" / "default", args.out / "work")
     results += memory.measure(args.recipe, args.out / "work")
 
     print(format_table(results))

@@ -39,6 +39,13 @@ def add_command(commands) -> None:
     latents.add_argument("--batch-size", type=int, default=16, help="images per VAE call")
     latents.add_argument("--dtype", choices=("float16", "float32"), default="float16")
     latents.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda when present)")
+    latents.add_argument(
+        "--actors", type=int, help="encode on a Ray pool of N actors (default: in this process)"
+    )
+    latents.add_argument("--ray-address", help="a Ray cluster to run the actors on")
+    latents.add_argument(
+        "--gpus-per-actor", type=float, default=0.0, help="GPUs each Ray actor holds (default: 0)"
+    )
     latents.set_defaults(handler=run)
 
 
@@ -58,6 +65,9 @@ def run(args: argparse.Namespace) -> int:
             dtype=args.dtype,
             device=args.device,
             progress=not args.quiet,
+            actors=args.actors,
+            ray_address=args.ray_address,
+            gpus_per_actor=args.gpus_per_actor,
         )
     except (FileNotFoundError, ValueError) as exc:
         raise RecipeError(str(exc)) from None

@@ -10,6 +10,7 @@ stopped, and a rebuilt corpus shard is encoded again.
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import logging
@@ -23,8 +24,9 @@ import torch
 from tqdm import tqdm
 
 from dataengine.latents.store import DTYPES, ERROR_MEMBER, LatentSpec, LatentStore, latent_member
-from dataengine.latents.vae import VaeCodec, vae_fingerprint
-from dataengine.sinks.latent_writer import LatentWriter
+from dataengine.latents.vae import VaeCodec, vae_fingerprint, vae_shape
+from dataengine.runner import map_batches
+from dataengine.sinks.latent_writer import LatentWriter, prepare_store
 from dataengine.sinks.layout import Layout
 
 log = logging.getLogger(__name__)
@@ -61,37 +63,73 @@ def precompute_latents(
     dtype: str = "float16",
     device: str | None = None,
     progress: bool = True,
+    actors: int | None = None,
+    ray_address: str | None = None,
+    gpus_per_actor: float = 0.0,
 ) -> LatentSummary:
     """Encode the corpus's shards of `splits` into DIR/latents/<name>/ for a model of patch
-    `patch` (latents) trained at `resolution`; returns what it did. Every argument is
-    checked before the VAE is loaded."""
+    `patch` (latents) trained at `resolution`; returns what it did.
+
+    In this process by default; with `actors` or `ray_address`, on a Ray pool of that many
+    actors (each holding the VAE and `gpus_per_actor` GPUs), a corpus shard per task. Every
+    argument is checked before a VAE is loaded."""
     data = Path(data)
     shards = corpus_shards(data, list(splits))
     for name, value in (("resolution", resolution), ("patch", patch), ("batch_size", batch_size)):
         if value < 1:
             raise ValueError(f"{name} is {value}; it must be >= 1")
+    if actors is not None and actors < 1:
+        raise ValueError(f"actors is {actors}; give at least 1")
     if dtype not in DTYPES:
         raise ValueError(f"dtype {dtype!r} is unknown; choose one of {DTYPES}")
     fingerprint = vae_fingerprint(vae)
-    codec = VaeCodec(str(vae), device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    multiple = patch * codec.factor  # bucket sides, in pixels, as the trainer makes them
-    spec = LatentSpec(fingerprint, resolution, multiple, codec.channels, codec.factor, dtype)
+    channels, factor = vae_shape(vae)
+    multiple = patch * factor  # bucket sides, in pixels, as the trainer makes them
+    spec = LatentSpec(fingerprint, resolution, multiple, channels, factor, dtype)
     store = LatentStore(data, spec)
-    writer = LatentWriter(store, str(vae))
+    prepare_store(store, str(vae))
     summary = LatentSummary(store.root)
+    summary.current = [s for s in shards if store.is_current(s)]
+    todo = [s for s in shards if s not in summary.current]
+    worker = functools.partial(ShardLatents, str(data), str(vae), spec, batch_size, device)
+    results = map_batches(
+        todo,
+        worker,
+        holds_model=True,
+        num_gpus=gpus_per_actor,
+        max_actors=actors or 1,
+        in_process=actors is None and ray_address is None,
+        ray_address=ray_address,
+    )
     started = time.perf_counter()
-    for shard in tqdm(shards, desc="latents", unit="shard", disable=not progress):
-        if store.is_current(shard):
-            summary.current.append(shard)
-            continue
-        encoder = ShardEncoder(codec, spec, batch_size)
-        stats = writer.write(shard, encoder.encode_tar(Layout(data).tar(shard)))
+    for shard, stats in zip(
+        todo,
+        tqdm(results, total=len(todo), desc="latents", unit="shard", disable=not progress),
+        strict=True,
+    ):
         summary.encoded.append(shard)
         summary.samples += stats["samples"]
         summary.errors += stats["errors"]
-        summary.images += encoder.images
+        summary.images += stats["images"]
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+class ShardLatents:
+    """One worker: holds the VAE and writes the latents of the corpus shards it is given."""
+
+    def __init__(self, data: str, vae: str, spec: LatentSpec, batch_size: int, device):
+        device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        self.data, self.codec = Path(data), VaeCodec(vae, device)
+        if (self.codec.channels, self.codec.factor) != (spec.channels, spec.factor):
+            raise ValueError(f"{vae} changed while its latents were being computed")
+        self.spec, self.batch_size = spec, batch_size
+        self.writer = LatentWriter(LatentStore(data, spec))
+
+    def __call__(self, shard: str) -> dict:
+        encoder = ShardEncoder(self.codec, self.spec, self.batch_size)
+        stats = self.writer.write(shard, encoder.encode_tar(Layout(self.data).tar(shard)))
+        return {**stats, "images": encoder.images}
 
 
 def npy_bytes(latents: torch.Tensor, dtype: str) -> bytes:

@@ -7,6 +7,7 @@ presets, so precomputed latents are exactly what the trainer would have encoded 
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import torch
@@ -29,6 +30,12 @@ def vae_fingerprint(path: str | Path) -> str:
             for block in iter(lambda: f.read(1 << 20), b""):
                 digest.update(block)
     return digest.hexdigest()
+
+
+def vae_shape(path: str | Path) -> tuple[int, int]:
+    """(latent channels, pixels per latent along a side), from the folder's config alone."""
+    config = json.loads((Path(path) / "config.json").read_text())
+    return int(config["latent_channels"]), 2 ** (len(config["block_out_channels"]) - 1)
 
 
 class VaeCodec:

@@ -17,13 +17,18 @@ from dataengine.sinks.files import atomic_write
 from dataengine.sinks.shard_writer import add_member, remove_temporaries
 
 
+def prepare_store(store: LatentStore, vae_path: str) -> None:
+    """Before any shard: refuse a store of other settings, clear what a killed run left
+    half-written, and say what the store holds."""
+    store.check_manifest()
+    remove_temporaries(store.root)
+    manifest = json.dumps(store.manifest_json(vae_path), indent=2, sort_keys=True)
+    atomic_write(store.manifest, manifest.encode())
+
+
 class LatentWriter:
-    def __init__(self, store: LatentStore, vae_path: str):
+    def __init__(self, store: LatentStore):
         self.store = store
-        store.check_manifest()
-        remove_temporaries(store.root)  # what a killed run left half-written
-        manifest = json.dumps(store.manifest_json(vae_path), indent=2, sort_keys=True)
-        atomic_write(store.manifest, manifest.encode())
 
     def write(self, shard: str, samples: list[tuple[str, dict[str, bytes]]]) -> dict[str, Any]:
         """samples: (key, member name -> bytes) in the corpus shard's order."""

@@ -179,3 +179,14 @@ def test_the_command_line_encodes_for_a_preset(corpus, vae, capsys):
     assert store is not None
     held = {p.stem for p in (store.root / "stats").glob("*.json")}
     assert held == {s for s in Layout(corpus).complete_shards() if not s.startswith("bench-")}
+
+
+@pytest.mark.slow
+def test_a_ray_actor_pool_writes_the_bytes_of_the_in_process_run(corpus, vae, tmp_path):
+    twin = Path(shutil.copytree(corpus, tmp_path / "twin"))
+    here = precompute(corpus, vae)
+    on_ray = precompute(twin, vae, actors=2)
+    assert on_ray.encoded == here.encoded and on_ray.images == here.images
+    for shard in here.encoded:
+        ours = (here.store / "shards" / f"{shard}.tar").read_bytes()
+        assert (on_ray.store / "shards" / f"{shard}.tar").read_bytes() == ours
