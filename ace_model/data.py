@@ -112,11 +112,10 @@ def decode_sample(raw: dict, size: tuple[int, int]) -> LCU:
     frames = meta["frames"]
     names = [f["image"] for f in frames] + [meta["target"]]
     encoded = all(latent_member(name) in raw for name in names)
-    load = (
-        (lambda name: load_latent(raw[latent_member(name)]))
-        if encoded
-        else (lambda name: load_rgb(raw[name], size))
-    )
+
+    def load(name: str) -> torch.Tensor:
+        return load_latent(raw[latent_member(name)]) if encoded else load_rgb(raw[name], size)
+
     lcu = LCU(
         key=raw["__key__"],
         instruction=meta["instruction"] or "",
