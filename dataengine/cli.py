@@ -147,6 +147,7 @@ def _validate(args) -> int:
     print(
         f"{args.out}: {verdict}: {report.shards} shards, {report.samples} samples, "
         f"{report.rows} index rows"
+        + (f", {report.latent_shards} latent shards" if report.latent_shards else "")
     )
     return 0 if report.ok else 1
 

@@ -20,6 +20,7 @@ import logging
 import multiprocessing
 import pickle
 import platform
+import sys
 import time
 from collections import Counter
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -178,8 +179,8 @@ def run_recipe(
     """Run `recipe` into `out`: on Ray (a local one, or `ray_address`), on `processes` local
     worker processes, or `in_process`; the shards are the same bytes either way.
 
-    Worker processes are spawned, so a script that passes `processes` calls this under
-    `if __name__ == "__main__":`.
+    Worker processes may be spawned (see `worker_start_method`), so a script that passes
+    `processes` calls this under `if __name__ == "__main__":`.
     """
     _check_executor(in_process, processes, ray_address)
     local = bool(in_process or processes)
@@ -201,8 +202,9 @@ def _run(recipe, out, limit, resume, processes, context: RunContext) -> RunSumma
         desc=recipe.name,
         disable=not context.progress,
     )
+    start = worker_start_method(recipe) if processes else None
     if processes:
-        runs = _execute_on_processes(recipe, todo, writer, processes)
+        runs = _execute_on_processes(recipe, todo, writer, processes, start)
     elif context.in_process:
         runs = _execute_in_process(recipe, todo, writer)
     else:
@@ -216,7 +218,10 @@ def _run(recipe, out, limit, resume, processes, context: RunContext) -> RunSumma
     summary = _summarise(out, units, len(units) - len(todo), time.time() - started)
     summary.nodes = len(nodes - {None})
     executor = _executor_name(context.in_process, processes, context.ray_address)
-    write_run_info(out, _run_info(recipe, summary, started, limit, executor))
+    info = _run_info(recipe, summary, started, limit, executor)
+    if start:
+        info["workers_started_by"] = start
+    write_run_info(out, info)
     return summary
 
 
@@ -290,12 +295,30 @@ def _load_glibc():
 _LIBC = _load_glibc()
 
 
-def _execute_on_processes(recipe: Recipe, units: list[Unit], writer: ShardWriter, processes):
+def worker_start_method(recipe: Recipe) -> str:
+    """How `--processes` starts its workers: "fork" where that is safe, else "spawn".
+
+    A forked worker starts with the engine already imported: on the resize job (1000
+    images, 2 workers) a run took 6.8 s against 7.9 s spawned (mean of four each) and 2.3
+    CPU s less. Forking is safe on Linux while neither side runs torch: OpenMP's thread
+    pool (torch's, once used) does not survive a fork, and a stage holding a model may use
+    torch in the worker. The parent's other threads (BLAS, OpenCV and Arrow pools) are idle
+    at that point, and those libraries re-create their pools in a forked child."""
+    if platform.system() != "Linux" or "torch" in sys.modules:
+        return "spawn"
+    if any(stage.resources.holds_model for stage in recipe.stages):
+        return "spawn"
+    return "fork"
+
+
+def _execute_on_processes(
+    recipe: Recipe, units: list[Unit], writer: ShardWriter, processes: int, start: str
+):
     """Units on `processes` local workers, each holding its own chain (and its models, set
     up once per worker); at most two units per worker are queued, so memory stays flat."""
     if not units:
         return
-    context = multiprocessing.get_context("spawn")  # no inherited threads or locks
+    context = multiprocessing.get_context(start)
     job = pickle.dumps((StageChain(recipe.stages, recipe.source), writer))
     with ProcessPoolExecutor(processes, context, _start_worker, (job,)) as pool:
         queue, waiting = iter(units), set()

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
+from dataengine.latents.check import latent_problems
 from dataengine.schema import (
     CATEGORIES,
     INDEX_COLUMNS,
@@ -49,6 +50,7 @@ class Report:
     shards: int = 0
     samples: int = 0
     rows: int = 0
+    latent_shards: int = 0  # precomputed latents checked (docs/FORMAT.md)
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -68,6 +70,8 @@ def validate_output(out: str | Path, decode_images: bool = True) -> Report:
     for shard in shards:
         report.shards += 1
         report.problems.extend(_validate_shard(layout, shard, report, decode_images))
+    report.latent_shards, problems = latent_problems(Path(out))
+    report.problems.extend(problems)
     return report
 
 

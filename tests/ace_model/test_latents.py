@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 from pathlib import Path
@@ -11,7 +12,7 @@ import pytest
 import torch
 
 from ace_model.config import CodecConfig
-from ace_model.data import ShardStream, buckets, decode_batch, decode_sample
+from ace_model.data import ShardStream, buckets, decode_batch, decode_sample, load_latent
 from ace_model.encoders import VaeCodec
 from ace_model.train import train
 from dataengine.cli import main
@@ -128,14 +129,23 @@ def test_training_reads_the_latents_and_learns_what_it_would_have(corpus, vae, m
         torch.testing.assert_close(cached[name], weight, atol=1e-5, rtol=1e-4)
 
 
-def test_float16_latents_are_half_the_bytes_and_close(corpus, vae):
-    half = precompute(corpus, vae, dtype="float16")
-    raw = train_stream(
-        corpus, find_store(corpus, vae_fingerprint(vae), 32, 4).current_tars(half.encoded)
-    )[0]
-    member = next(k for k in raw if k.endswith(".latent.npy"))
-    array = np.load(__import__("io").BytesIO(raw[member]))
-    assert array.dtype == np.float16 and array.ndim == 3
+def test_float16_latents_round_the_float32_ones(corpus, vae, tmp_path):
+    full = precompute(corpus, vae)
+    twin = Path(shutil.copytree(corpus, tmp_path / "twin", ignore=shutil.ignore_patterns("lat*")))
+    half = precompute(twin, vae, dtype="float16")
+    assert half.store.name == full.store.name  # one VAE at one resolution: one store name
+    half_store = find_store(twin, vae_fingerprint(vae), RESOLUTION, PATCH * 2)
+    full_store = find_store(corpus, vae_fingerprint(vae), RESOLUTION, PATCH * 2)
+    assert (half_store.spec.dtype, full_store.spec.dtype) == ("float16", "float32")
+    raw_half = train_stream(twin, half_store.current_tars(half.encoded))[0]
+    raw_full = train_stream(corpus, full_store.current_tars(full.encoded))[0]
+    assert raw_half["__key__"] == raw_full["__key__"]
+    member = next(k for k in raw_half if k.endswith(".latent.npy"))
+    assert np.load(io.BytesIO(raw_half[member])).dtype == np.float16
+    assert len(raw_half[member]) < 0.6 * len(raw_full[member])
+    half_latent = load_latent(raw_half[member])
+    assert half_latent.dtype == torch.float32  # read back as float32
+    torch.testing.assert_close(half_latent, load_latent(raw_full[member]), atol=5e-3, rtol=1e-3)
 
 
 def test_a_sample_that_does_not_decode_gets_an_error_member_and_training_skips_it(reference, vae):
@@ -190,3 +200,49 @@ def test_a_ray_actor_pool_writes_the_bytes_of_the_in_process_run(corpus, vae, tm
     for shard in here.encoded:
         ours = (here.store / "shards" / f"{shard}.tar").read_bytes()
         assert (on_ray.store / "shards" / f"{shard}.tar").read_bytes() == ours
+
+
+def test_validate_checks_the_current_latent_shards(corpus, vae):
+    from dataengine.latents.store import LatentStore
+    from dataengine.sinks.latent_writer import LatentWriter
+    from dataengine.validate import validate_output
+
+    done = precompute(corpus, vae)
+    report = validate_output(corpus, decode_images=False)
+    assert report.ok, report.problems
+    assert report.latent_shards == len(done.encoded)
+    store = LatentStore(corpus, find_store(corpus, vae_fingerprint(vae), 32, 4).spec)
+    shard = next(s for s in done.encoded if store.layout.read_stats(s)["samples"])
+    # A sample whose array has the wrong dtype, written as the sink writes (stats agree).
+    samples = _read(store.layout.tar(shard))
+    key, members = samples[0]
+    name = sorted(members)[0]
+    members[name] = _npy(np.load(io.BytesIO(members[name])).astype(np.float64))
+    LatentWriter(store).write(shard, samples)
+    problems = validate_output(corpus, decode_images=False).problems
+    assert problems == [
+        f"latents/{store.spec.name}/{shard}: {key}: {name}: float64 "
+        f"{np.load(io.BytesIO(members[name])).shape}, expected float32 (4, h, w)"
+    ]
+    # Bytes changed behind the stats file's back.
+    store.layout.tar(shard).write_bytes(store.layout.tar(shard).read_bytes()[:-512])
+    assert validate_output(corpus, decode_images=False).problems == [
+        f"latents/{store.spec.name}/{shard}: tar bytes do not match the sha256 in its stats file"
+    ]
+
+
+def _read(tar: Path) -> list[tuple[str, dict[str, bytes]]]:
+    import tarfile
+
+    samples: dict[str, dict[str, bytes]] = {}
+    with tarfile.open(tar) as f:
+        for info in f:
+            key, _, member = info.name.partition(".")
+            samples.setdefault(key, {})[member] = f.extractfile(info).read()
+    return list(samples.items())
+
+
+def _npy(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    return buffer.getvalue()

@@ -1,11 +1,16 @@
 """The runner, in-process: validity, determinism, resume and its refusals."""
 
 import json
+import subprocess
+import sys
+import types
 
 import pytest
+import yaml
 
 from dataengine.recipe import RecipeError, build_recipe
-from dataengine.runner import plan_units, run_recipe
+from dataengine.runner import plan_units, run_recipe, worker_start_method
+from dataengine.stage import Resources
 from dataengine.validate import validate_output
 from tests.helpers import shard_bytes
 
@@ -34,6 +39,30 @@ def test_worker_processes_write_the_same_bytes(reference, tiny_recipe, tmp_path)
     again = run_recipe(tiny_recipe, tmp_path, resume=True, processes=2, progress=False)
     assert again.skipped == again.shards - 1
     assert shard_bytes(tmp_path) == shard_bytes(reference)
+
+
+def test_a_fresh_command_forks_its_workers_and_writes_the_same_bytes(reference, tiny_raw, tmp_path):
+    """`ace data run --processes` in a new interpreter (no torch loaded, no model stage)
+    forks its workers; the shards are the bytes of the in-process run."""
+    recipe = tmp_path / "tiny.yaml"
+    recipe.write_text(yaml.safe_dump(tiny_raw))
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "dataengine.cli", "-q", "data", "run", str(recipe)]
+    subprocess.run([*command, "--out", str(out), "--processes", "2"], check=True)
+    info = json.loads((out / "run.json").read_text())
+    assert (info["executor"], info["workers_started_by"]) == ("processes:2", "fork")
+    assert shard_bytes(out) == shard_bytes(reference)
+
+
+def test_workers_are_spawned_where_torch_is_or_may_be_used(tiny_recipe, monkeypatch):
+    monkeypatch.delitem(sys.modules, "torch", raising=False)
+    assert worker_start_method(tiny_recipe) == "fork"
+    monkeypatch.setitem(sys.modules, "torch", types.ModuleType("torch"))
+    assert worker_start_method(tiny_recipe) == "spawn"  # its OpenMP pool would not survive
+    monkeypatch.delitem(sys.modules, "torch")
+    stage = tiny_recipe.stages[-1]
+    monkeypatch.setattr(stage, "resources", Resources(holds_model=True))
+    assert worker_start_method(tiny_recipe) == "spawn"  # the model may run torch
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,87 @@
+"""`ace data validate` for precomputed latents: every current latent shard against
+docs/FORMAT.md (its bytes, its samples in the corpus shard's order, one array per image
+of the right dtype, channels and bucket). Stale shards (their corpus shard was rebuilt)
+are not checked: the trainer ignores them and `ace data latents` encodes them again."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import tarfile
+from pathlib import Path
+
+import numpy as np
+
+from dataengine.latents.store import ERROR_MEMBER, LatentSpec, LatentStore, latent_member
+from dataengine.sinks.layout import Layout
+
+
+def latent_problems(data: Path) -> tuple[int, list[str]]:
+    """(latent shards checked, problems) over every store beside the corpus."""
+    checked, problems = 0, []
+    for manifest in sorted((data / "latents").glob("*/latents.json")):
+        held = json.loads(manifest.read_text())
+        try:
+            spec = LatentSpec(**{k: held[k] for k in LatentSpec.__dataclass_fields__})
+        except (KeyError, TypeError, ValueError) as exc:
+            problems.append(f"{manifest}: {type(exc).__name__}: {exc}")
+            continue
+        store = LatentStore(data, spec)
+        if store.root != manifest.parent:
+            problems.append(f"{manifest}: describes {spec.name}, not {manifest.parent.name}")
+            continue
+        for shard in store.layout.complete_shards():
+            where = f"latents/{spec.name}/{shard}"
+            if not Layout(data).stats(shard).exists():
+                problems.append(f"{where}: the corpus has no shard {shard}")
+            elif store.is_current(shard):
+                checked += 1
+                problems += [f"{where}: {p}" for p in _shard_problems(store, shard)]
+    return checked, problems
+
+
+def _shard_problems(store: LatentStore, shard: str) -> list[str]:
+    data = store.layout.tar(shard).read_bytes()
+    if hashlib.sha256(data).hexdigest() != store.layout.read_stats(shard)["tar_sha256"]:
+        return ["tar bytes do not match the sha256 in its stats file"]
+    corpus = _samples(Layout(store.data).tar(shard).read_bytes())
+    latents = _samples(data)
+    if list(latents) != list(corpus):
+        return [f"holds {len(latents)} samples, not the corpus shard's {len(corpus)} in order"]
+    problems = []
+    for key, members in latents.items():
+        problems += [f"{key}: {p}" for p in _sample_problems(store.spec, corpus[key], members)]
+    return problems
+
+
+def _samples(tar_bytes: bytes) -> dict[str, dict[str, bytes]]:
+    samples: dict[str, dict[str, bytes]] = {}
+    with tarfile.open(fileobj=io.BytesIO(tar_bytes)) as tar:
+        for info in tar:
+            key, _, suffix = info.name.partition(".")
+            samples.setdefault(key, {})[suffix] = tar.extractfile(info).read()
+    return samples
+
+
+def _sample_problems(spec: LatentSpec, corpus: dict[str, bytes], members: dict) -> list[str]:
+    from ace_model.data import buckets
+
+    if set(members) == {ERROR_MEMBER}:
+        return []
+    meta = json.loads(corpus["json"])
+    expected = {latent_member(f["image"]) for f in meta["frames"]} | {latent_member(meta["target"])}
+    if set(members) != expected:
+        return [f"members {sorted(members)}, expected {sorted(expected)}"]
+    buckets_px = buckets(spec.resolution, spec.multiple)
+    sizes = {(h // spec.factor, w // spec.factor) for h, w in buckets_px}
+    shapes = set()
+    for name in sorted(members):
+        array = np.load(io.BytesIO(members[name]), allow_pickle=False)
+        if array.dtype != np.dtype(spec.dtype) or array.shape[:1] != (spec.channels,):
+            wanted = f"{spec.dtype} ({spec.channels}, h, w)"
+            return [f"{name}: {array.dtype} {array.shape}, expected {wanted}"]
+        shapes.add(array.shape[1:])
+    if len(shapes) != 1 or not shapes <= sizes:
+        return [f"latent sizes {sorted(shapes)} are not one bucket of {sorted(sizes)}"]
+    return []
