@@ -226,13 +226,19 @@ def codec_targets(lcus: list[LCU], codec) -> Tensor:
 
 def _check_sizes(lcus: list[LCU], size: tuple[int, int], factor: int = 1) -> None:
     small = (size[0] // factor, size[1] // factor)
-    wrong = set()
+    wrong, keys = set(), []
     for lcu in lcus:
         images = [*lcu.images, lcu.target] if lcu.target is not None else list(lcu.images)
-        wrong |= {tuple(t.shape[-2:]) for t in lcu.masks} - {tuple(size)}
-        wrong |= {tuple(t.shape[-2:]) for t in images} - {small if lcu.encoded else tuple(size)}
+        found = {tuple(t.shape[-2:]) for t in lcu.masks} - {tuple(size)}
+        found |= {tuple(t.shape[-2:]) for t in images} - {small if lcu.encoded else tuple(size)}
+        if found:
+            wrong |= found
+            keys.append(f"{lcu.key} ({'latents' if lcu.encoded else 'pixels'})")
     if wrong:
-        raise ValueError(f"a batch must share one resolution bucket {size}, got {sorted(wrong)}")
+        raise ValueError(
+            f"a batch must share one resolution bucket {size}, got {sorted(wrong)} "
+            f"in {', '.join(keys)}"
+        )
 
 
 def _pack_text(plans: list[TextPlan], text_encoder) -> tuple[Tensor, Tensor, Tensor]:

@@ -245,19 +245,32 @@ def with_latents(latent_tars: dict[str, str]):
         url, latents = None, None
         for sample in samples:
             if sample["__url__"] != url:
+                _check_used_up(latents, latent_tars.get(url))
                 url = sample["__url__"]
                 latents = _samples_of(latent_tars[url]) if url in latent_tars else None
             if latents is not None:
                 extra = next(latents, {"__key__": None})
                 if extra["__key__"] != sample["__key__"]:
-                    raise ValueError(
-                        f"{latent_tars[url]} does not follow {url} (sample {sample['__key__']}); "
-                        "run `ace data latents` again"
-                    )
+                    raise _out_of_step(latent_tars[url], url, sample["__key__"])
                 sample.update({k: v for k, v in extra.items() if not k.startswith("__")})
             yield sample
+        _check_used_up(latents, latent_tars.get(url))
 
     return stage
+
+
+def _check_used_up(latents: Iterator[dict] | None, tar: str | None) -> None:
+    left = next(latents, None) if latents is not None else None
+    if left is not None:
+        raise _out_of_step(tar, "its corpus shard", left["__key__"])
+
+
+def _out_of_step(tar: str, corpus: str, key: str) -> ValueError:
+    stats = Path(tar).parent.parent / "stats" / f"{Path(tar).stem}.json"
+    return ValueError(
+        f"{tar} does not follow {corpus} (at sample {key}); remove {stats} and run "
+        "`ace data latents` again"
+    )
 
 
 def _samples_of(tar: str) -> Iterator[dict]:

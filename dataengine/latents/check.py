@@ -21,8 +21,8 @@ def latent_problems(data: Path) -> tuple[int, list[str]]:
     """(latent shards checked, problems) over every store beside the corpus."""
     checked, problems = 0, []
     for manifest in sorted((data / "latents").glob("*/latents.json")):
-        held = json.loads(manifest.read_text())
         try:
+            held = json.loads(manifest.read_text())
             spec = LatentSpec(**{k: held[k] for k in LatentSpec.__dataclass_fields__})
         except (KeyError, TypeError, ValueError) as exc:
             problems.append(f"{manifest}: {type(exc).__name__}: {exc}")
@@ -37,7 +37,10 @@ def latent_problems(data: Path) -> tuple[int, list[str]]:
                 problems.append(f"{where}: the corpus has no shard {shard}")
             elif store.is_current(shard):
                 checked += 1
-                problems += [f"{where}: {p}" for p in _shard_problems(store, shard)]
+                try:
+                    problems += [f"{where}: {p}" for p in _shard_problems(store, shard)]
+                except (OSError, ValueError, tarfile.TarError) as exc:
+                    problems.append(f"{where}: {type(exc).__name__}: {exc}")
     return checked, problems
 
 
@@ -65,7 +68,7 @@ def _samples(tar_bytes: bytes) -> dict[str, dict[str, bytes]]:
 
 
 def _sample_problems(spec: LatentSpec, corpus: dict[str, bytes], members: dict) -> list[str]:
-    from ace_model.data import buckets
+    from ace_model.data import batch_group, buckets
 
     if set(members) == {ERROR_MEMBER}:
         return []
@@ -73,15 +76,11 @@ def _sample_problems(spec: LatentSpec, corpus: dict[str, bytes], members: dict) 
     expected = {latent_member(f["image"]) for f in meta["frames"]} | {latent_member(meta["target"])}
     if set(members) != expected:
         return [f"members {sorted(members)}, expected {sorted(expected)}"]
-    buckets_px = buckets(spec.resolution, spec.multiple)
-    sizes = {(h // spec.factor, w // spec.factor) for h, w in buckets_px}
-    shapes = set()
+    bucket, _ = batch_group(corpus, buckets(spec.resolution, spec.multiple))
+    size = (bucket[0] // spec.factor, bucket[1] // spec.factor)  # the trainer's, for this one
     for name in sorted(members):
         array = np.load(io.BytesIO(members[name]), allow_pickle=False)
-        if array.dtype != np.dtype(spec.dtype) or array.shape[:1] != (spec.channels,):
-            wanted = f"{spec.dtype} ({spec.channels}, h, w)"
-            return [f"{name}: {array.dtype} {array.shape}, expected {wanted}"]
-        shapes.add(array.shape[1:])
-    if len(shapes) != 1 or not shapes <= sizes:
-        return [f"latent sizes {sorted(shapes)} are not one bucket of {sorted(sizes)}"]
+        wanted = (spec.channels, *size)
+        if array.dtype != np.dtype(spec.dtype) or array.shape != wanted:
+            return [f"{name}: {array.dtype} {array.shape}, expected {spec.dtype} {wanted}"]
     return []

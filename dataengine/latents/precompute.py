@@ -11,6 +11,7 @@ stopped, and a rebuilt corpus shard is encoded again.
 from __future__ import annotations
 
 import functools
+import hashlib
 import io
 import json
 import logging
@@ -91,6 +92,10 @@ def precompute_latents(
     summary = LatentSummary(store.root)
     summary.current = [s for s in shards if store.is_current(s)]
     todo = [s for s in shards if s not in summary.current]
+    if not todo:
+        return summary  # all current: no VAE to load
+    if device is None and (actors or ray_address):
+        device = "cuda" if gpus_per_actor > 0 else "cpu"  # what Ray gives each actor
     worker = functools.partial(ShardLatents, str(data), str(vae), spec, batch_size, device)
     results = map_batches(
         todo,
@@ -127,9 +132,21 @@ class ShardLatents:
         self.writer = LatentWriter(LatentStore(data, spec))
 
     def __call__(self, shard: str) -> dict:
+        """Encode the corpus shard from bytes read once and stamp the latents with those
+        bytes' sha256: a shard rewritten meanwhile (a resumed `ace data run`) can only
+        leave these latents stale, never current for bytes they were not made from."""
+        tar = Layout(self.data).tar(shard).read_bytes()
         encoder = ShardEncoder(self.codec, self.spec, self.batch_size)
-        stats = self.writer.write(shard, encoder.encode_tar(Layout(self.data).tar(shard)))
+        samples = encoder.encode_samples(tar_samples(tar))
+        stats = self.writer.write(shard, samples, hashlib.sha256(tar).hexdigest())
         return {**stats, "images": encoder.images}
+
+
+def tar_samples(tar: bytes):
+    """A WebDataset tar's samples in order, from its bytes: {"__key__", member: bytes}."""
+    from webdataset.tariterators import group_by_keys, tar_file_expander
+
+    return group_by_keys(tar_file_expander([{"url": "shard", "stream": io.BytesIO(tar)}]))
 
 
 def npy_bytes(latents: torch.Tensor, dtype: str) -> bytes:
@@ -151,11 +168,6 @@ class ShardEncoder:
         self.sizes = buckets(spec.resolution, spec.multiple)
         self.pending: dict[tuple[int, int], list] = defaultdict(list)
         self.images = 0
-
-    def encode_tar(self, tar: Path) -> list[tuple[str, dict[str, bytes]]]:
-        import webdataset as wds
-
-        return self.encode_samples(wds.WebDataset(str(tar), shardshuffle=False, empty_check=False))
 
     def encode_samples(self, raws) -> list[tuple[str, dict[str, bytes]]]:
         """Raw samples (member name -> bytes) -> (key, latent members), in their order."""

@@ -18,13 +18,16 @@ stale latents.
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from dataengine.sinks.layout import Layout
 
-FORMAT_VERSION = 1
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1  # raise when decoding, resizing or bucketing for latents changes
 DTYPES = ("float16", "float32")
 ERROR_MEMBER = "latent_error.txt"
 
@@ -79,6 +82,11 @@ class LatentStore:
         if not self.manifest.exists():
             return
         held = json.loads(self.manifest.read_text())
+        if held.get("format_version") != FORMAT_VERSION:
+            raise ValueError(
+                f"{self.root} holds latents of format {held.get('format_version')}, not "
+                f"{FORMAT_VERSION}; remove that folder and run `ace data latents` again"
+            )
         ours = asdict(self.spec)
         differ = sorted(k for k in ours if held.get(k) != ours[k])
         if differ:
@@ -115,6 +123,10 @@ def find_store(
         return None
     held = json.loads(manifest.read_text())
     if held.get("vae_fingerprint") != vae_fingerprint:  # 12 hex digits agreed, the rest not
+        return None
+    if held.get("format_version") != FORMAT_VERSION:  # made by another version's decoding
+        log.warning("%s holds latents of format %s, not %s: not used", manifest.parent,
+                    held.get("format_version"), FORMAT_VERSION)  # fmt: skip
         return None
     fields = {k: held[k] for k in LatentSpec.__dataclass_fields__}
     return LatentStore(data, LatentSpec(**fields))

@@ -1,7 +1,8 @@
 """A diffusers AutoencoderKL from a local folder, and the fingerprint that names it.
 
 The same class encodes for `ace data latents` and for the trainer and sampler of the VAE
-presets, so precomputed latents are exactly what the trainer would have encoded itself.
+presets, so precomputed latents are the trainer's own encoding (to float32 rounding across
+batch sizes and devices; `float16` storage rounds them further, to about 1e-3).
 """
 
 from __future__ import annotations

@@ -30,8 +30,11 @@ class LatentWriter:
     def __init__(self, store: LatentStore):
         self.store = store
 
-    def write(self, shard: str, samples: list[tuple[str, dict[str, bytes]]]) -> dict[str, Any]:
-        """samples: (key, member name -> bytes) in the corpus shard's order."""
+    def write(
+        self, shard: str, samples: list[tuple[str, dict[str, bytes]]], source_sha256: str
+    ) -> dict[str, Any]:
+        """samples: (key, member name -> bytes) in the order of the corpus tar whose bytes
+        hash to `source_sha256` (the latents are current while the corpus shard has it)."""
         buffer = io.BytesIO()
         with tarfile.open(fileobj=buffer, mode="w", format=tarfile.USTAR_FORMAT) as tar:
             for key, members in samples:
@@ -42,7 +45,7 @@ class LatentWriter:
         atomic_write(layout.tar(shard), data)
         stats = {
             "shard": shard,
-            "source_sha256": self.store.source_sha(shard),
+            "source_sha256": source_sha256,
             "samples": len(samples),
             "errors": sum(1 for _, members in samples if ERROR_MEMBER in members),
             "tar_bytes": len(data),

@@ -20,6 +20,7 @@ from dataengine.corpus import iter_samples
 from dataengine.latents.precompute import ShardEncoder, precompute_latents
 from dataengine.latents.store import ERROR_MEMBER, LatentSpec, find_store
 from dataengine.latents.vae import vae_fingerprint
+from dataengine.sinks.latent_writer import LatentWriter
 from dataengine.sinks.layout import Layout
 from tests.ace_model.conftest import MICRO
 from tests.ace_model.test_encoders import build_vae
@@ -129,6 +130,43 @@ def test_training_reads_the_latents_and_learns_what_it_would_have(corpus, vae, m
         torch.testing.assert_close(cached[name], weight, atol=1e-5, rtol=1e-4)
 
 
+def test_shards_without_current_latents_are_encoded_beside_those_with(corpus, vae, monkeypatch):
+    """One train shard's latents made stale: its samples are encoded as batches form, the
+    others read, batches mix both, and the weights are those of encoding everything."""
+    options = dict(
+        codec=CodecConfig("vae", str(vae)),
+        model=MICRO,
+        steps=3,
+        batch_size=8,
+        resolution=RESOLUTION,
+        progress=False,
+    )
+    train(corpus, corpus / "fresh", "small", **options)
+    done = precompute(corpus, vae, patch=MICRO.patch)
+    stale = next(s for s in done.encoded if Layout(corpus).read_stats(s)["samples"])
+    (done.store / "stats" / f"{stale}.json").unlink()
+    calls = []
+    encode = VaeCodec.encode
+    monkeypatch.setattr(VaeCodec, "encode", lambda self, x: calls.append(len(x)) or encode(self, x))
+    train(corpus, corpus / "mixed", "small", **options)
+    assert calls  # the stale shard's samples went through the encoder
+    fresh = torch.load(corpus / "fresh" / "checkpoint-0000003.pt", weights_only=False)["model"]
+    mixed = torch.load(corpus / "mixed" / "checkpoint-0000003.pt", weights_only=False)["model"]
+    for name, weight in fresh.items():
+        torch.testing.assert_close(mixed[name], weight, atol=1e-5, rtol=1e-4)
+
+
+def test_a_latent_shard_out_of_step_names_the_file_to_remove(corpus, vae):
+    done = precompute(corpus, vae)
+    shard = next(s for s in done.encoded if Layout(corpus).read_stats(s)["samples"] > 1)
+    store = find_store(corpus, vae_fingerprint(vae), RESOLUTION, PATCH * 2)
+    tar = store.layout.tar(shard)
+    samples = _read(tar)
+    LatentWriter(store).write(shard, samples[1:], store.source_sha(shard))  # one sample short
+    with pytest.raises(ValueError, match=r"remove .*stats/" + shard + r"\.json"):
+        train_stream(corpus, store.current_tars([shard]))
+
+
 def test_float16_latents_round_the_float32_ones(corpus, vae, tmp_path):
     full = precompute(corpus, vae)
     twin = Path(shutil.copytree(corpus, tmp_path / "twin", ignore=shutil.ignore_patterns("lat*")))
@@ -184,11 +222,13 @@ def test_the_command_line_encodes_for_a_preset(corpus, vae, capsys):
     args = ["-q", "data", "latents", str(corpus), "--vae", str(vae), "--resolution", "32"]
     assert main([*args, "--split", "train", "--split", "val"]) == 0
     out = capsys.readouterr().out
-    assert "already current" in out and "0 not decodable" in out
+    encoded = [s for s in Layout(corpus).complete_shards() if not s.startswith("bench-")]
+    assert f": {len(encoded)} shards encoded" in out and "0 not decodable" in out
     store = find_store(corpus, vae_fingerprint(vae), 32, 4)  # small's patch 2, VAE factor 2
     assert store is not None
-    held = {p.stem for p in (store.root / "stats").glob("*.json")}
-    assert held == {s for s in Layout(corpus).complete_shards() if not s.startswith("bench-")}
+    assert {p.stem for p in (store.root / "stats").glob("*.json")} == set(encoded)
+    assert main(args) == 0  # nothing left to do: no VAE is loaded
+    assert ": 0 shards encoded" in capsys.readouterr().out
 
 
 @pytest.mark.slow
@@ -204,7 +244,6 @@ def test_a_ray_actor_pool_writes_the_bytes_of_the_in_process_run(corpus, vae, tm
 
 def test_validate_checks_the_current_latent_shards(corpus, vae):
     from dataengine.latents.store import LatentStore
-    from dataengine.sinks.latent_writer import LatentWriter
     from dataengine.validate import validate_output
 
     done = precompute(corpus, vae)
@@ -218,11 +257,12 @@ def test_validate_checks_the_current_latent_shards(corpus, vae):
     key, members = samples[0]
     name = sorted(members)[0]
     members[name] = _npy(np.load(io.BytesIO(members[name])).astype(np.float64))
-    LatentWriter(store).write(shard, samples)
+    LatentWriter(store).write(shard, samples, store.source_sha(shard))
     problems = validate_output(corpus, decode_images=False).problems
+    shape = np.load(io.BytesIO(members[name])).shape
     assert problems == [
-        f"latents/{store.spec.name}/{shard}: {key}: {name}: float64 "
-        f"{np.load(io.BytesIO(members[name])).shape}, expected float32 (4, h, w)"
+        f"latents/{store.spec.name}/{shard}: {key}: {name}: float64 {shape}, "
+        f"expected float32 {shape}"
     ]
     # Bytes changed behind the stats file's back.
     store.layout.tar(shard).write_bytes(store.layout.tar(shard).read_bytes()[:-512])

@@ -1,6 +1,7 @@
 """The runner, in-process: validity, determinism, resume and its refusals."""
 
 import json
+import platform
 import subprocess
 import sys
 import types
@@ -41,6 +42,7 @@ def test_worker_processes_write_the_same_bytes(reference, tiny_recipe, tmp_path)
     assert shard_bytes(tmp_path) == shard_bytes(reference)
 
 
+@pytest.mark.skipif(platform.system() != "Linux", reason="workers are forked on Linux only")
 def test_a_fresh_command_forks_its_workers_and_writes_the_same_bytes(reference, tiny_raw, tmp_path):
     """`ace data run --processes` in a new interpreter (no torch loaded, no model stage)
     forks its workers; the shards are the bytes of the in-process run."""
@@ -54,6 +56,7 @@ def test_a_fresh_command_forks_its_workers_and_writes_the_same_bytes(reference, 
     assert shard_bytes(out) == shard_bytes(reference)
 
 
+@pytest.mark.skipif(platform.system() != "Linux", reason="workers are forked on Linux only")
 def test_workers_are_spawned_where_torch_is_or_may_be_used(tiny_recipe, monkeypatch):
     monkeypatch.delitem(sys.modules, "torch", raising=False)
     assert worker_start_method(tiny_recipe) == "fork"
