@@ -106,54 +106,48 @@ def test_a_second_run_skips_current_shards_and_a_rebuilt_shard_is_redone(corpus,
     assert precompute(corpus, vae).encoded == [shard]
 
 
+def train_micro(corpus: Path, vae: Path, run: str, steps: int, batch: int) -> dict:
+    """A micro network on the `small` preset's VAE path; its final weights."""
+    options = dict(model=MICRO, steps=steps, batch_size=batch, resolution=RESOLUTION)
+    train(corpus, corpus / run, "small", codec=CodecConfig("vae", str(vae)), progress=False,
+          **options)  # fmt: skip
+    return torch.load(corpus / run / f"checkpoint-{steps:07d}.pt", weights_only=False)["model"]
+
+
+def count_encodes(monkeypatch) -> list[int]:
+    """The batch sizes the VAE's encoder is called with from now on."""
+    calls, encode = [], VaeCodec.encode
+    monkeypatch.setattr(VaeCodec, "encode", lambda self, x: calls.append(len(x)) or encode(self, x))
+    return calls
+
+
+def assert_same_weights(got: dict, expected: dict) -> None:
+    for name, weight in expected.items():
+        torch.testing.assert_close(got[name], weight, atol=1e-5, rtol=1e-4)
+
+
 def test_training_reads_the_latents_and_learns_what_it_would_have(corpus, vae, monkeypatch):
     """Two steps on precomputed float32 latents end at the weights of two steps that
     encode as they go, and the VAE's encoder is never called while training."""
-    options = dict(
-        codec=CodecConfig("vae", str(vae)),
-        model=MICRO,
-        steps=2,
-        batch_size=4,
-        resolution=RESOLUTION,
-        progress=False,
-    )
-    train(corpus, corpus / "fresh", "small", **options)
+    fresh = train_micro(corpus, vae, "fresh", steps=2, batch=4)
     precompute(corpus, vae, patch=MICRO.patch)  # the buckets follow the network's patch
-    calls = []
-    encode = VaeCodec.encode
-    monkeypatch.setattr(VaeCodec, "encode", lambda self, x: calls.append(len(x)) or encode(self, x))
-    train(corpus, corpus / "cached", "small", **options)
+    calls = count_encodes(monkeypatch)
+    cached = train_micro(corpus, vae, "cached", steps=2, batch=4)
     assert calls == []
-    fresh = torch.load(corpus / "fresh" / "checkpoint-0000002.pt", weights_only=False)["model"]
-    cached = torch.load(corpus / "cached" / "checkpoint-0000002.pt", weights_only=False)["model"]
-    for name, weight in fresh.items():
-        torch.testing.assert_close(cached[name], weight, atol=1e-5, rtol=1e-4)
+    assert_same_weights(cached, fresh)
 
 
 def test_shards_without_current_latents_are_encoded_beside_those_with(corpus, vae, monkeypatch):
     """One train shard's latents made stale: its samples are encoded as batches form, the
     others read, batches mix both, and the weights are those of encoding everything."""
-    options = dict(
-        codec=CodecConfig("vae", str(vae)),
-        model=MICRO,
-        steps=3,
-        batch_size=8,
-        resolution=RESOLUTION,
-        progress=False,
-    )
-    train(corpus, corpus / "fresh", "small", **options)
+    fresh = train_micro(corpus, vae, "fresh", steps=3, batch=8)
     done = precompute(corpus, vae, patch=MICRO.patch)
     stale = next(s for s in done.encoded if Layout(corpus).read_stats(s)["samples"])
     (done.store / "stats" / f"{stale}.json").unlink()
-    calls = []
-    encode = VaeCodec.encode
-    monkeypatch.setattr(VaeCodec, "encode", lambda self, x: calls.append(len(x)) or encode(self, x))
-    train(corpus, corpus / "mixed", "small", **options)
+    calls = count_encodes(monkeypatch)
+    mixed = train_micro(corpus, vae, "mixed", steps=3, batch=8)
     assert calls  # the stale shard's samples went through the encoder
-    fresh = torch.load(corpus / "fresh" / "checkpoint-0000003.pt", weights_only=False)["model"]
-    mixed = torch.load(corpus / "mixed" / "checkpoint-0000003.pt", weights_only=False)["model"]
-    for name, weight in fresh.items():
-        torch.testing.assert_close(mixed[name], weight, atol=1e-5, rtol=1e-4)
+    assert_same_weights(mixed, fresh)
 
 
 def test_a_latent_shard_out_of_step_names_the_file_to_remove(corpus, vae):
