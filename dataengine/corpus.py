@@ -31,6 +31,15 @@ def shard_paths(out: str | Path, split: str | None = None) -> list[str]:
     return [str(layout.tar(s)) for s in names]
 
 
+def samples_in_tar(data: bytes) -> Iterator[dict[str, Any]]:
+    """A WebDataset tar's samples from its bytes, in order: {"__key__", member: bytes}."""
+    import io
+
+    from webdataset.tariterators import group_by_keys, tar_file_expander
+
+    return group_by_keys(tar_file_expander([{"url": "tar", "stream": io.BytesIO(data)}]))
+
+
 def iter_samples(out: str | Path, split: str | None = None) -> Iterator[dict[str, Any]]:
     """Samples through the webdataset library: {"__key__", "json": dict, member: bytes}."""
     import webdataset as wds

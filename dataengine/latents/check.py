@@ -13,7 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from dataengine.latents.store import ERROR_MEMBER, LatentSpec, LatentStore, latent_member
+from dataengine.corpus import samples_in_tar
+from dataengine.latents.store import ERROR_MEMBER, LatentSpec, LatentStore, latent_member, spec_of
 from dataengine.sinks.layout import Layout
 
 
@@ -22,8 +23,7 @@ def latent_problems(data: Path) -> tuple[int, list[str]]:
     checked, problems = 0, []
     for manifest in sorted((data / "latents").glob("*/latents.json")):
         try:
-            held = json.loads(manifest.read_text())
-            spec = LatentSpec(**{k: held[k] for k in LatentSpec.__dataclass_fields__})
+            spec = spec_of(json.loads(manifest.read_text()))
         except (KeyError, TypeError, ValueError) as exc:
             problems.append(f"{manifest}: {type(exc).__name__}: {exc}")
             continue
@@ -45,6 +45,8 @@ def latent_problems(data: Path) -> tuple[int, list[str]]:
 
 
 def _shard_problems(store: LatentStore, shard: str) -> list[str]:
+    from ace_model.data import buckets
+
     data = store.layout.tar(shard).read_bytes()
     if hashlib.sha256(data).hexdigest() != store.layout.read_stats(shard)["tar_sha256"]:
         return ["tar bytes do not match the sha256 in its stats file"]
@@ -53,22 +55,21 @@ def _shard_problems(store: LatentStore, shard: str) -> list[str]:
     if list(latents) != list(corpus):
         return [f"holds {len(latents)} samples, not the corpus shard's {len(corpus)} in order"]
     problems = []
+    sizes = buckets(store.spec.resolution, store.spec.multiple)
     for key, members in latents.items():
-        problems += [f"{key}: {p}" for p in _sample_problems(store.spec, corpus[key], members)]
+        members = {k: v for k, v in members.items() if not k.startswith("__")}
+        problems += [
+            f"{key}: {p}" for p in _sample_problems(store.spec, sizes, corpus[key], members)
+        ]
     return problems
 
 
-def _samples(tar_bytes: bytes) -> dict[str, dict[str, bytes]]:
-    samples: dict[str, dict[str, bytes]] = {}
-    with tarfile.open(fileobj=io.BytesIO(tar_bytes)) as tar:
-        for info in tar:
-            key, _, suffix = info.name.partition(".")
-            samples.setdefault(key, {})[suffix] = tar.extractfile(info).read()
-    return samples
+def _samples(tar: bytes) -> dict[str, dict[str, bytes]]:
+    return {s["__key__"]: s for s in samples_in_tar(tar)}
 
 
-def _sample_problems(spec: LatentSpec, corpus: dict[str, bytes], members: dict) -> list[str]:
-    from ace_model.data import batch_group, buckets
+def _sample_problems(spec: LatentSpec, sizes, corpus: dict, members: dict) -> list[str]:
+    from ace_model.data import batch_group
 
     if set(members) == {ERROR_MEMBER}:
         return []
@@ -76,7 +77,7 @@ def _sample_problems(spec: LatentSpec, corpus: dict[str, bytes], members: dict) 
     expected = {latent_member(f["image"]) for f in meta["frames"]} | {latent_member(meta["target"])}
     if set(members) != expected:
         return [f"members {sorted(members)}, expected {sorted(expected)}"]
-    bucket, _ = batch_group(corpus, buckets(spec.resolution, spec.multiple))
+    bucket, _ = batch_group(corpus, sizes)
     size = (bucket[0] // spec.factor, bucket[1] // spec.factor)  # the trainer's, for this one
     for name in sorted(members):
         array = np.load(io.BytesIO(members[name]), allow_pickle=False)

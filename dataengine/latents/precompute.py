@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from dataengine.corpus import samples_in_tar
 from dataengine.latents.store import DTYPES, ERROR_MEMBER, LatentSpec, LatentStore, latent_member
 from dataengine.latents.vae import VaeCodec, vae_fingerprint, vae_shape
 from dataengine.runner import map_batches
@@ -94,8 +95,10 @@ def precompute_latents(
     todo = [s for s in shards if s not in summary.current]
     if not todo:
         return summary  # all current: no VAE to load
-    if device is None and (actors or ray_address):
-        device = "cuda" if gpus_per_actor > 0 else "cpu"  # what Ray gives each actor
+    on_ray = actors is not None or ray_address is not None
+    if device is None:  # a Ray actor sees a GPU only where it asked for one
+        has_gpu = gpus_per_actor > 0 if on_ray else torch.cuda.is_available()
+        device = "cuda" if has_gpu else "cpu"
     worker = functools.partial(ShardLatents, str(data), str(vae), spec, batch_size, device)
     results = map_batches(
         todo,
@@ -103,7 +106,7 @@ def precompute_latents(
         holds_model=True,
         num_gpus=gpus_per_actor,
         max_actors=actors or 1,
-        in_process=actors is None and ray_address is None,
+        in_process=not on_ray,
         ray_address=ray_address,
     )
     started = time.perf_counter()
@@ -123,8 +126,7 @@ def precompute_latents(
 class ShardLatents:
     """One worker: holds the VAE and writes the latents of the corpus shards it is given."""
 
-    def __init__(self, data: str, vae: str, spec: LatentSpec, batch_size: int, device):
-        device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    def __init__(self, data: str, vae: str, spec: LatentSpec, batch_size: int, device: str):
         self.data, self.codec = Path(data), VaeCodec(vae, device)
         if (self.codec.channels, self.codec.factor) != (spec.channels, spec.factor):
             raise ValueError(f"{vae} changed while its latents were being computed")
@@ -137,16 +139,9 @@ class ShardLatents:
         leave these latents stale, never current for bytes they were not made from."""
         tar = Layout(self.data).tar(shard).read_bytes()
         encoder = ShardEncoder(self.codec, self.spec, self.batch_size)
-        samples = encoder.encode_samples(tar_samples(tar))
+        samples = encoder.encode_samples(samples_in_tar(tar))
         stats = self.writer.write(shard, samples, hashlib.sha256(tar).hexdigest())
         return {**stats, "images": encoder.images}
-
-
-def tar_samples(tar: bytes):
-    """A WebDataset tar's samples in order, from its bytes: {"__key__", member: bytes}."""
-    from webdataset.tariterators import group_by_keys, tar_file_expander
-
-    return group_by_keys(tar_file_expander([{"url": "shard", "stream": io.BytesIO(tar)}]))
 
 
 def npy_bytes(latents: torch.Tensor, dtype: str) -> bytes:
@@ -186,8 +181,8 @@ class ShardEncoder:
         from ace_model.data import batch_group, load_rgb
 
         try:
-            size, _ = batch_group(raw, self.sizes)
             meta = json.loads(raw["json"])
+            size, _ = batch_group(raw, self.sizes)
             names = [frame["image"] for frame in meta["frames"]] + [meta["target"]]
             images = [(latent_member(name), load_rgb(raw[name], size)) for name in names]
         except (KeyError, OSError, ValueError) as exc:

@@ -128,5 +128,10 @@ def find_store(
         log.warning("%s holds latents of format %s, not %s: not used", manifest.parent,
                     held.get("format_version"), FORMAT_VERSION)  # fmt: skip
         return None
-    fields = {k: held[k] for k in LatentSpec.__dataclass_fields__}
-    return LatentStore(data, LatentSpec(**fields))
+    return LatentStore(data, spec_of(held))
+
+
+def spec_of(manifest: dict[str, Any]) -> LatentSpec:
+    """The spec a `latents.json` describes (KeyError, TypeError or ValueError if it is not
+    one)."""
+    return LatentSpec(**{k: manifest[k] for k in LatentSpec.__dataclass_fields__})

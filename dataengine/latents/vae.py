@@ -35,7 +35,12 @@ def vae_fingerprint(path: str | Path) -> str:
 
 def vae_shape(path: str | Path) -> tuple[int, int]:
     """(latent channels, pixels per latent along a side), from the folder's config alone."""
-    config = json.loads((Path(path) / "config.json").read_text())
+    return shape_of(json.loads((Path(path) / "config.json").read_text()))
+
+
+def shape_of(config) -> tuple[int, int]:
+    """(latent channels, pixels per latent along a side) of an AutoencoderKL config: each
+    level of `block_out_channels` but the last halves the side."""
     return int(config["latent_channels"]), 2 ** (len(config["block_out_channels"]) - 1)
 
 
@@ -57,8 +62,7 @@ class VaeCodec:
         self.device = torch.device(device)
         self.vae = AutoencoderKL.from_pretrained(path).eval().requires_grad_(False).to(device)
         config = self.vae.config
-        self.channels = int(config.latent_channels)
-        self.factor = 2 ** (len(config.block_out_channels) - 1)
+        self.channels, self.factor = shape_of(config)
         self.scale = float(config.scaling_factor)
         self.shift = float(getattr(config, "shift_factor", None) or 0.0)
 

@@ -1,20 +1,18 @@
 """The writer of precomputed latents: one latent tar per corpus shard and its stats file,
 each written to a temporary name and renamed into place, the stats file last (the shard
-is complete exactly when it exists). Members are written as the corpus sinks write theirs
-(sorted, fixed mtime), so the same VAE on the same corpus gives byte-identical tars."""
+is complete exactly when it exists). Tars are built as the corpus sink builds
+its own (`tar_bytes`), so the same VAE on the same corpus gives byte-identical tars."""
 
 from __future__ import annotations
 
 import hashlib
-import io
 import json
-import tarfile
 from typing import Any
 
 from dataengine.latents.store import ERROR_MEMBER, LatentStore
 from dataengine.schema import canonical_json
 from dataengine.sinks.files import atomic_write
-from dataengine.sinks.shard_writer import add_member, remove_temporaries
+from dataengine.sinks.shard_writer import remove_temporaries, tar_bytes
 
 
 def prepare_store(store: LatentStore, vae_path: str) -> None:
@@ -35,12 +33,7 @@ class LatentWriter:
     ) -> dict[str, Any]:
         """samples: (key, member name -> bytes) in the order of the corpus tar whose bytes
         hash to `source_sha256` (the latents are current while the corpus shard has it)."""
-        buffer = io.BytesIO()
-        with tarfile.open(fileobj=buffer, mode="w", format=tarfile.USTAR_FORMAT) as tar:
-            for key, members in samples:
-                for name in sorted(members):
-                    add_member(tar, f"{key}.{name}", members[name])
-        data = buffer.getvalue()
+        data = tar_bytes(samples)
         layout = self.store.layout
         atomic_write(layout.tar(shard), data)
         stats = {

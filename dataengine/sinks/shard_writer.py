@@ -86,18 +86,24 @@ class ShardWriter:
         return stats
 
     def _tar(self, pairs) -> tuple[bytes, dict[str, dict[str, int]]]:
-        buffer = io.BytesIO()
-        sizes: dict[str, dict[str, int]] = {}
-        with tarfile.open(fileobj=buffer, mode="w", format=tarfile.USTAR_FORMAT) as tar:
-            for pair in pairs:
-                members = sample_members(pair, self.params)
-                sizes[pair.key] = {name: len(data) for name, data in members.items()}
-                for name in sorted(members):
-                    add_member(tar, f"{pair.key}.{name}", members[name])
-        return buffer.getvalue(), sizes
+        samples = [(pair.key, sample_members(pair, self.params)) for pair in pairs]
+        sizes = {key: {name: len(data) for name, data in m.items()} for key, m in samples}
+        return tar_bytes(samples), sizes
 
 
-def add_member(tar: tarfile.TarFile, name: str, data: bytes) -> None:
+def tar_bytes(samples: list[tuple[str, dict[str, bytes]]]) -> bytes:
+    """A WebDataset tar of (key, member name -> bytes), in the order given: a sample's
+    members together and sorted, fixed mtime, owner and mode (the same input, the same
+    bytes)."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+        for key, members in samples:
+            for name in sorted(members):
+                _add_member(tar, f"{key}.{name}", members[name])
+    return buffer.getvalue()
+
+
+def _add_member(tar: tarfile.TarFile, name: str, data: bytes) -> None:
     info = tarfile.TarInfo(name)
     info.size, info.mtime, info.mode = len(data), FIXED_MTIME, 0o644
     info.uname = info.gname = "ace"

@@ -16,7 +16,7 @@ from ace_model.data import ShardStream, buckets, decode_batch, decode_sample, lo
 from ace_model.encoders import VaeCodec
 from ace_model.train import train
 from dataengine.cli import main
-from dataengine.corpus import iter_samples
+from dataengine.corpus import iter_samples, samples_in_tar
 from dataengine.latents.precompute import ShardEncoder, precompute_latents
 from dataengine.latents.store import ERROR_MEMBER, LatentSpec, find_store
 from dataengine.latents.vae import vae_fingerprint
@@ -156,8 +156,13 @@ def test_a_latent_shard_out_of_step_names_the_file_to_remove(corpus, vae):
     store = find_store(corpus, vae_fingerprint(vae), RESOLUTION, PATCH * 2)
     tar = store.layout.tar(shard)
     samples = _read(tar)
+    fix = r"remove .*stats/" + shard + r"\.json"
     LatentWriter(store).write(shard, samples[1:], store.source_sha(shard))  # one sample short
-    with pytest.raises(ValueError, match=r"remove .*stats/" + shard + r"\.json"):
+    with pytest.raises(ValueError, match=r"at sample \w+\); " + fix):
+        train_stream(corpus, store.current_tars([shard]))
+    extra = (f"{'f' * 16}", samples[0][1])  # one sample more, after the corpus shard's last
+    LatentWriter(store).write(shard, [*samples, extra], store.source_sha(shard))
+    with pytest.raises(ValueError, match=r"its corpus shard \(at sample f{16}\); " + fix):
         train_stream(corpus, store.current_tars([shard]))
 
 
@@ -266,14 +271,9 @@ def test_validate_checks_the_current_latent_shards(corpus, vae):
 
 
 def _read(tar: Path) -> list[tuple[str, dict[str, bytes]]]:
-    import tarfile
-
-    samples: dict[str, dict[str, bytes]] = {}
-    with tarfile.open(tar) as f:
-        for info in f:
-            key, _, member = info.name.partition(".")
-            samples.setdefault(key, {})[member] = f.extractfile(info).read()
-    return list(samples.items())
+    """A latent tar's samples as the writer takes them: (key, member name -> bytes)."""
+    samples = samples_in_tar(tar.read_bytes())
+    return [(s["__key__"], {k: v for k, v in s.items() if not k.startswith("__")}) for s in samples]
 
 
 def _npy(array: np.ndarray) -> bytes:
