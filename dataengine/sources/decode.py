@@ -116,19 +116,68 @@ def decode_image(
         stored_size, image_format = im.size, im.format or "unknown"
         _check_size(stored_size, max_pixels, min_side)
         notes.extend(_header_notes(im))
-        if max_side is not None and draft:
-            im.draft("RGB", _fit(stored_size, max_side))  # a no-op for formats other than JPEG
-        im.load()
         orientation = _orientation(im)
-        im = _upright(im, orientation, notes)
-    rgb = _to_rgb(im, notes)
+        pixels = _plain_jpeg(data, im, orientation, max_side if draft else None)
+        if pixels is None:
+            pixels = _pillow_pixels(im, orientation, max_side if draft else None, notes)
     original_size = stored_size[::-1] if orientation in _SIDEWAYS_ORIENTATIONS else stored_size
-    pixels = np.array(rgb)  # a writeable copy: callers may draw on it
     if max_side is not None and _fit(original_size, max_side) != original_size:
         notes.append("resized")  # by draft, resize, or both
         pixels = _resize(pixels, _fit(original_size, max_side))
     unique_notes = list(dict.fromkeys(notes))  # "16bit_to_8bit" can come from header and mode
     return DecodedImage(pixels, original_size, image_format, unique_notes)
+
+
+def _pillow_pixels(
+    im: ImageFile.ImageFile, orientation: int, draft_side: int | None, notes: list[str]
+) -> np.ndarray:
+    """Every format and mode: Pillow decodes, turns upright and converts to RGB."""
+    if draft_side is not None:
+        im.draft("RGB", _fit(im.size, draft_side))  # a no-op for formats other than JPEG
+    im.load()
+    rgb = _to_rgb(_upright(im, orientation, notes), notes)
+    return np.array(rgb)  # a writeable copy: callers may draw on it
+
+
+_EOI = b"\xff\xd9"  # a complete JPEG ends with its End Of Image marker
+
+
+def _plain_jpeg(
+    data: bytes, im: ImageFile.ImageFile, orientation: int, draft_side: int | None
+) -> np.ndarray | None:
+    """The common case, decoded by libjpeg through OpenCV: a complete, upright, three-channel
+    JPEG. None for anything else, which Pillow decodes.
+
+    Same pixels up to libjpeg's own rounding, a quarter faster, and without Pillow's two
+    copies into numpy. OpenCV turns a truncated file into grey rows with only a warning, so a
+    file without its End Of Image marker goes to Pillow, which names the fault."""
+    if im.format != "JPEG" or im.mode != "RGB" or orientation not in (0, 1):
+        return None
+    if not data.rstrip(b"\x00").endswith(_EOI):
+        return None
+    flags = _REDUCED_READS[_draft_scale(im.size, draft_side)] | cv2.IMREAD_IGNORE_ORIENTATION
+    bgr = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
+    if bgr is None or bgr.ndim != 3:
+        return None
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+_REDUCED_READS = {
+    1: cv2.IMREAD_COLOR,
+    2: cv2.IMREAD_REDUCED_COLOR_2,
+    4: cv2.IMREAD_REDUCED_COLOR_4,
+    8: cv2.IMREAD_REDUCED_COLOR_8,
+}
+
+
+def _draft_scale(size: tuple[int, int], draft_side: int | None) -> int:
+    """libjpeg's largest scale-down (1, 2, 4, 8) that keeps the image at least as large as
+    its fit in `draft_side`: the scale Pillow's draft picks."""
+    if draft_side is None:
+        return 1
+    (w, h), (fw, fh) = size, _fit(size, draft_side)
+    room = min(w // fw, h // fh)
+    return max(n for n in _REDUCED_READS if n <= room) if room >= 1 else 1
 
 
 def _check_arguments(max_pixels: int, min_side: int, max_side: int | None) -> None:

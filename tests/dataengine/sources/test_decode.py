@@ -348,23 +348,67 @@ def test_animation_keeps_its_first_frame(fmt):
     assert "animated_first_frame" in decoded.notes
 
 
-@pytest.mark.parametrize("draft", [False, True])
-def test_max_side_downscales_keeping_aspect(draft, monkeypatch):
-    decoded_sizes = []
-    load = ImageFile.ImageFile.load
+def record_jpeg_decodes(monkeypatch) -> list[tuple[str, tuple[int, int]]]:
+    """(decoder, (w, h)) of every JPEG decode: OpenCV's libjpeg or Pillow's."""
+    decodes = []
+    imdecode, load = cv2.imdecode, ImageFile.ImageFile.load
+
+    def recording_imdecode(buf, flags):
+        pixels = imdecode(buf, flags)
+        decodes.append(("opencv", (pixels.shape[1], pixels.shape[0])))
+        return pixels
 
     def recording_load(self):
-        decoded_sizes.append(self.size)
+        decodes.append(("pillow", self.size))
         return load(self)
 
+    monkeypatch.setattr(cv2, "imdecode", recording_imdecode)
     monkeypatch.setattr(ImageFile.ImageFile, "load", recording_load)
+    return decodes
+
+
+@pytest.mark.parametrize("draft", [False, True])
+def test_max_side_downscales_keeping_aspect(draft, monkeypatch):
+    decodes = record_jpeg_decodes(monkeypatch)
     data = encode(Image.fromarray(photo(2000, 1000)), "JPEG", quality=92)
     decoded = decode_image(data, max_side=512, draft=draft)
     assert decoded.image.shape == (256, 512, 3)
     assert decoded.original_size == (2000, 1000)
     assert decoded.notes == ["resized"]
     # With draft, libjpeg decodes at 1/2 scale: the largest that still covers 512x256.
-    assert decoded_sizes[0] == ((1000, 500) if draft else (2000, 1000))
+    assert decodes == [("opencv", (1000, 500) if draft else (2000, 1000))]
+
+
+def test_plain_jpeg_through_opencv_has_pillows_pixels(monkeypatch):
+    data = encode(Image.fromarray(photo(300, 200)), "JPEG", quality=90)
+    pillow = np.array(Image.open(io.BytesIO(data)).convert("RGB")).astype(int)
+    decodes = record_jpeg_decodes(monkeypatch)
+    decoded = decode_image(data)
+    assert [d for d, _ in decodes] == ["opencv"]
+    assert decoded.image.flags.writeable and decoded.image.flags.c_contiguous
+    assert np.abs(decoded.image.astype(int) - pillow).mean() < 0.5  # libjpeg's rounding
+
+
+def exif_rotated(orientation: int) -> bytes:
+    exif = Image.Exif()
+    exif[ExifTags.Base.Orientation] = orientation
+    return encode(Image.fromarray(photo()), "JPEG", exif=exif)
+
+
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        ("rotated by EXIF", exif_rotated(6)),
+        ("CMYK", encode(Image.fromarray(photo()).convert("CMYK"), "JPEG")),
+        ("grayscale", encode(Image.fromarray(photo()).convert("L"), "JPEG")),
+        ("bytes after its end", encode(Image.fromarray(photo()), "JPEG") + b"trailer"),
+    ],
+)
+def test_jpegs_outside_the_plain_case_are_decoded_by_pillow(name, data, monkeypatch):
+    decodes = record_jpeg_decodes(monkeypatch)
+    decoded = decode_image(data)
+    assert {d for d, _ in decodes} == {"pillow"}, name  # Pillow's load may run again
+    assert decoded.image.ndim == 3 and decoded.image.shape[2] == 3
 
 
 def test_draft_decoding_is_close_to_full_decoding():
