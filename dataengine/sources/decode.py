@@ -155,19 +155,25 @@ def _plain_jpeg(
         return None
     if not data.rstrip(b"\x00").endswith(_EOI):
         return None
-    flags = _REDUCED_READS[_draft_scale(im.size, draft_side)] | cv2.IMREAD_IGNORE_ORIENTATION
-    bgr = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
-    if bgr is None or bgr.ndim != 3:
+    scale = _SCALE_FLAGS[_draft_scale(im.size, draft_side)]
+    colour = _RGB_READ or cv2.IMREAD_COLOR
+    pixels = cv2.imdecode(
+        np.frombuffer(data, np.uint8), scale | colour | cv2.IMREAD_IGNORE_ORIENTATION
+    )
+    if pixels is None or pixels.ndim != 3:
         return None
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    return pixels if _RGB_READ else cv2.cvtColor(pixels, cv2.COLOR_BGR2RGB)
 
 
-_REDUCED_READS = {
-    1: cv2.IMREAD_COLOR,
-    2: cv2.IMREAD_REDUCED_COLOR_2,
-    4: cv2.IMREAD_REDUCED_COLOR_4,
-    8: cv2.IMREAD_REDUCED_COLOR_8,
+# libjpeg's scale-down alone (the IMREAD_REDUCED_GRAYSCALE_N bits); the colour flag adds the
+# three channels. OpenCV >= 4.11 decodes straight into RGB order, older ones into BGR.
+_SCALE_FLAGS = {
+    1: 0,
+    2: cv2.IMREAD_REDUCED_GRAYSCALE_2,
+    4: cv2.IMREAD_REDUCED_GRAYSCALE_4,
+    8: cv2.IMREAD_REDUCED_GRAYSCALE_8,
 }
+_RGB_READ = getattr(cv2, "IMREAD_COLOR_RGB", None)
 
 
 def _draft_scale(size: tuple[int, int], draft_side: int | None) -> int:
@@ -177,7 +183,7 @@ def _draft_scale(size: tuple[int, int], draft_side: int | None) -> int:
         return 1
     (w, h), (fw, fh) = size, _fit(size, draft_side)
     room = min(w // fw, h // fh)
-    return max(n for n in _REDUCED_READS if n <= room) if room >= 1 else 1
+    return max(n for n in _SCALE_FLAGS if n <= room) if room >= 1 else 1
 
 
 def _check_arguments(max_pixels: int, min_side: int, max_side: int | None) -> None:
