@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import tarfile
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
 from dataengine.schema import (
@@ -113,11 +116,38 @@ def _add_member(tar: tarfile.TarFile, name: str, data: bytes) -> None:
 def _parquet_bytes(rows: list[dict[str, Any]]) -> bytes:
     from dataengine.schema import index_schema
 
-    table = pa.Table.from_pylist(rows, schema=index_schema(rows))
+    table = index_table(rows, index_schema(rows))
     buffer = io.BytesIO()
     # No statistics timestamps or creator strings vary between runs; pin the writer options.
     pq.write_table(table, buffer, compression="zstd", write_statistics=True)
     return buffer.getvalue()
+
+
+def index_table(rows: list[dict[str, Any]], schema: pa.Schema) -> pa.Table:
+    """The index rows as an Arrow table, parsed by pyarrow's JSON reader.
+
+    `pa.Table.from_pylist` gives the same table, but building arrays from Python objects
+    makes pyarrow import pandas: 0.35 s of CPU in every worker process, a seventh of a
+    250-image resize unit. The reader does not, keeps every float exactly (NaN included),
+    and refuses a column the schema lacks."""
+    if not rows:
+        return schema.empty_table()
+    lines = b"\n".join(json.dumps(row, ensure_ascii=False, default=_plain).encode() for row in rows)
+    table = pa_json.read_json(
+        io.BytesIO(lines),
+        read_options=pa_json.ReadOptions(use_threads=False),
+        parse_options=pa_json.ParseOptions(
+            explicit_schema=schema, unexpected_field_behavior="error"
+        ),
+    )
+    return table.select(schema.names).combine_chunks()
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars as Python numbers (from_pylist accepts them too)."""
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"index value {value!r} ({type(value).__name__}) is not JSON")
 
 
 def _stats(unit: Unit, pairs: list[Pair], tar_bytes: bytes) -> dict[str, Any]:
@@ -137,8 +167,6 @@ def _stats(unit: Unit, pairs: list[Pair], tar_bytes: bytes) -> dict[str, Any]:
 
 
 def write_run_info(out_dir: str | Path, info: dict[str, Any]) -> None:
-    import json
-
     atomic_write(
         Layout(Path(out_dir)).run_info, json.dumps(info, indent=2, sort_keys=True).encode()
     )

@@ -1,5 +1,6 @@
 import json
 import tarfile
+from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -101,3 +102,64 @@ def test_leftover_temporaries_are_removed(tmp_path):
     (tmp_path / "shards" / ".train-000000.tar.tmp-123").write_bytes(b"half")
     assert remove_temporaries(tmp_path) == 1
     assert not list((tmp_path / "shards").iterdir())
+
+
+def test_index_table_is_the_table_from_pylist_would_build():
+    import pyarrow as pa
+
+    from dataengine.sinks.shard_writer import index_table
+
+    schema = pa.schema(
+        [
+            ("key", pa.string()),
+            ("n_frames", pa.int32()),
+            ("provenance_seed", pa.int64()),
+            ("provenance_parents", pa.list_(pa.string())),
+            ("score_a", pa.float64()),
+        ]
+    )
+    rows = [
+        {"key": 'é "quoted"\n', "n_frames": 2, "provenance_seed": 2**62, "score_a": 0.1},
+        {"key": None, "n_frames": None, "provenance_parents": [], "score_a": float("nan")},
+        {"key": "", "provenance_parents": ["a", "ü"], "score_a": np.float32(1 / 3)},
+        {"key": "k", "n_frames": np.int64(3), "score_a": 1e-300},
+    ]
+    built = index_table(rows, schema)
+    expected = pa.Table.from_pylist(rows, schema=schema)
+    assert built.schema == schema
+
+    def nan_named(table):  # NaN != NaN: compare it by name
+        return [{k: "nan" if v != v else v for k, v in row.items()} for row in table.to_pylist()]
+
+    assert nan_named(built) == nan_named(expected)
+    assert nan_named(built)[1]["score_a"] == "nan"
+    assert index_table([], schema).num_rows == 0
+
+
+def test_index_table_refuses_a_column_outside_the_schema():
+    import pyarrow as pa
+    import pytest
+
+    from dataengine.sinks.shard_writer import index_table
+
+    with pytest.raises(pa.ArrowInvalid, match="unexpected field"):
+        index_table([{"key": "k", "stray": 1}], pa.schema([("key", pa.string())]))
+
+
+def test_writing_a_shard_imports_no_pandas(tmp_path):
+    """pyarrow imports pandas (0.35 s) when it builds arrays from Python objects; a worker
+    process that only writes shards should never pay for it."""
+    import subprocess
+    import sys
+
+    script = (
+        f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); "
+        "from test_shard_writer import _unit; "
+        "from dataengine.sinks.shard_writer import ShardWriter; "
+        f"ShardWriter({str(tmp_path)!r}).write(_unit()); "
+        "print('pandas' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
+    assert Layout(tmp_path).index("val-000003").exists()
