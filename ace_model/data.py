@@ -25,10 +25,11 @@ import torch
 from PIL import Image
 
 from ace_model.conditioning import LCU, ConditionError, text_plan
-from dataengine.corpus import shard_paths
+from dataengine.corpus import samples_in_tar, shard_paths
 from dataengine.curation import rejected_keys
-from dataengine.latents.store import latent_member
+from dataengine.latents.store import image_members, latent_member
 from dataengine.schema import derive_seed
+from dataengine.sinks.layout import Layout
 
 log = logging.getLogger(__name__)
 
@@ -110,8 +111,7 @@ def decode_sample(raw: dict, size: tuple[int, int]) -> LCU:
     ConditionError (the text names a frame that is not there)."""
     meta = json.loads(raw["json"])
     frames = meta["frames"]
-    names = [f["image"] for f in frames] + [meta["target"]]
-    encoded = all(latent_member(name) in raw for name in names)
+    encoded = all(latent_member(name) in raw for name in image_members(meta))
 
     def load(name: str) -> torch.Tensor:
         return load_latent(raw[latent_member(name)]) if encoded else load_rgb(raw[name], size)
@@ -266,7 +266,7 @@ def _check_used_up(latents: Iterator[dict] | None, tar: str | None) -> None:
 
 
 def _out_of_step(tar: str, corpus: str, key: str) -> ValueError:
-    stats = Path(tar).parent.parent / "stats" / f"{Path(tar).stem}.json"
+    stats = Layout(Path(tar).parents[1]).stats(Path(tar).stem)
     return ValueError(
         f"{tar} does not follow {corpus} (at sample {key}); remove {stats} and run "
         "`ace data latents` again"
@@ -274,9 +274,7 @@ def _out_of_step(tar: str, corpus: str, key: str) -> ValueError:
 
 
 def _samples_of(tar: str) -> Iterator[dict]:
-    import webdataset as wds
-
-    return iter(wds.tarfile_to_samples()(iter([{"url": tar}])))
+    return iter(samples_in_tar(Path(tar).read_bytes()))  # latents are small: one read
 
 
 def ordered_batches(

@@ -216,14 +216,14 @@ def measure(work: Path, cores: int) -> list[Result]:
     work.mkdir(parents=True, exist_ok=True)
     paths = make_sources(work / "resize-sources")
     results = []
-    floors, floors_per_cpu, configs = {}, {}, {}
+    floors, configs = {}, {}
     for processes in sorted({1, cores}):
         for reduced in (False, True):
             name = f"floor, {processes} process{'es' * (processes > 1)}" + (
                 ", reduced decode" if reduced else ""
             )
             configs[name] = (processes, reduced)
-            floors[name], floors_per_cpu[name] = floor(paths, processes, reduced)
+            floors[name], _ = floor(paths, processes, reduced)
             results.append(Result(f"resize: {name}", floors[name], "img/s"))
     best = max(floors, key=floors.get)
     tool = img2dataset_venv(work / "venv-img2dataset")

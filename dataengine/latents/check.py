@@ -14,13 +14,22 @@ from pathlib import Path
 import numpy as np
 
 from dataengine.corpus import samples_in_tar
-from dataengine.latents.store import ERROR_MEMBER, LatentSpec, LatentStore, latent_member, spec_of
+from dataengine.latents.store import (
+    ERROR_MEMBER,
+    LatentSpec,
+    LatentStore,
+    image_members,
+    latent_member,
+    spec_of,
+)
 from dataengine.sinks.layout import Layout
 
 
 def latent_problems(data: Path) -> tuple[int, list[str]]:
     """(latent shards checked, problems) over every store beside the corpus."""
-    checked, problems = 0, []
+    from ace_model.data import buckets
+
+    checked, problems, corpus = 0, [], Layout(data)
     for manifest in sorted((data / "latents").glob("*/latents.json")):
         try:
             spec = spec_of(json.loads(manifest.read_text()))
@@ -31,22 +40,21 @@ def latent_problems(data: Path) -> tuple[int, list[str]]:
         if store.root != manifest.parent:
             problems.append(f"{manifest}: describes {spec.name}, not {manifest.parent.name}")
             continue
+        sizes = buckets(spec.resolution, spec.multiple)
         for shard in store.layout.complete_shards():
             where = f"latents/{spec.name}/{shard}"
-            if not Layout(data).stats(shard).exists():
+            if not corpus.stats(shard).exists():
                 problems.append(f"{where}: the corpus has no shard {shard}")
             elif store.is_current(shard):
                 checked += 1
                 try:
-                    problems += [f"{where}: {p}" for p in _shard_problems(store, shard)]
+                    problems += [f"{where}: {p}" for p in _shard_problems(store, shard, sizes)]
                 except (OSError, ValueError, tarfile.TarError) as exc:
                     problems.append(f"{where}: {type(exc).__name__}: {exc}")
     return checked, problems
 
 
-def _shard_problems(store: LatentStore, shard: str) -> list[str]:
-    from ace_model.data import buckets
-
+def _shard_problems(store: LatentStore, shard: str, sizes) -> list[str]:
     data = store.layout.tar(shard).read_bytes()
     if hashlib.sha256(data).hexdigest() != store.layout.read_stats(shard)["tar_sha256"]:
         return ["tar bytes do not match the sha256 in its stats file"]
@@ -55,7 +63,6 @@ def _shard_problems(store: LatentStore, shard: str) -> list[str]:
     if list(latents) != list(corpus):
         return [f"holds {len(latents)} samples, not the corpus shard's {len(corpus)} in order"]
     problems = []
-    sizes = buckets(store.spec.resolution, store.spec.multiple)
     for key, members in latents.items():
         members = {k: v for k, v in members.items() if not k.startswith("__")}
         problems += [
@@ -74,14 +81,24 @@ def _sample_problems(spec: LatentSpec, sizes, corpus: dict, members: dict) -> li
     if set(members) == {ERROR_MEMBER}:
         return []
     meta = json.loads(corpus["json"])
-    expected = {latent_member(f["image"]) for f in meta["frames"]} | {latent_member(meta["target"])}
+    expected = {latent_member(name) for name in image_members(meta)}
     if set(members) != expected:
         return [f"members {sorted(members)}, expected {sorted(expected)}"]
     bucket, _ = batch_group(corpus, sizes)
-    size = (bucket[0] // spec.factor, bucket[1] // spec.factor)  # the trainer's, for this one
+    wanted = (spec.channels, bucket[0] // spec.factor, bucket[1] // spec.factor)  # this one's
     for name in sorted(members):
-        array = np.load(io.BytesIO(members[name]), allow_pickle=False)
-        wanted = (spec.channels, *size)
-        if array.dtype != np.dtype(spec.dtype) or array.shape != wanted:
-            return [f"{name}: {array.dtype} {array.shape}, expected {spec.dtype} {wanted}"]
+        dtype, shape = _npy_header(members[name])
+        if dtype != np.dtype(spec.dtype) or shape != wanted:
+            return [f"{name}: {dtype} {shape}, expected {spec.dtype} {wanted}"]
     return []
+
+
+def _npy_header(data: bytes) -> tuple[np.dtype, tuple[int, ...]]:
+    """An .npy member's dtype and shape from its header, without reading the array."""
+    stream = io.BytesIO(data)
+    version = np.lib.format.read_magic(stream)
+    if version == (1, 0):
+        shape, _, dtype = np.lib.format.read_array_header_1_0(stream)
+    else:  # 2.0: np.save's format for headers over 64 KB
+        shape, _, dtype = np.lib.format.read_array_header_2_0(stream)
+    return dtype, shape

@@ -25,7 +25,14 @@ import torch
 from tqdm import tqdm
 
 from dataengine.corpus import samples_in_tar
-from dataengine.latents.store import DTYPES, ERROR_MEMBER, LatentSpec, LatentStore, latent_member
+from dataengine.latents.store import (
+    DTYPES,
+    ERROR_MEMBER,
+    LatentSpec,
+    LatentStore,
+    image_members,
+    latent_member,
+)
 from dataengine.latents.vae import VaeCodec, vae_fingerprint, vae_shape
 from dataengine.runner import map_batches
 from dataengine.sinks.latent_writer import LatentWriter, prepare_store
@@ -183,8 +190,7 @@ class ShardEncoder:
         try:
             meta = json.loads(raw["json"])
             size, _ = batch_group(raw, self.sizes)
-            names = [frame["image"] for frame in meta["frames"]] + [meta["target"]]
-            images = [(latent_member(name), load_rgb(raw[name], size)) for name in names]
+            images = [(latent_member(n), load_rgb(raw[n], size)) for n in image_members(meta)]
         except (KeyError, OSError, ValueError) as exc:
             members[ERROR_MEMBER] = f"{type(exc).__name__}: {exc}".encode()
             return

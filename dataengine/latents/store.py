@@ -82,11 +82,12 @@ class LatentStore:
         if not self.manifest.exists():
             return
         held = json.loads(self.manifest.read_text())
-        if held.get("format_version") != FORMAT_VERSION:
+        try:
+            spec_of(held)
+        except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(
-                f"{self.root} holds latents of format {held.get('format_version')}, not "
-                f"{FORMAT_VERSION}; remove that folder and run `ace data latents` again"
-            )
+                f"{self.root} holds {exc}; remove that folder and run `ace data latents` again"
+            ) from None
         ours = asdict(self.spec)
         differ = sorted(k for k in ours if held.get(k) != ours[k])
         if differ:
@@ -124,14 +125,25 @@ def find_store(
     held = json.loads(manifest.read_text())
     if held.get("vae_fingerprint") != vae_fingerprint:  # 12 hex digits agreed, the rest not
         return None
-    if held.get("format_version") != FORMAT_VERSION:  # made by another version's decoding
-        log.warning("%s holds latents of format %s, not %s: not used", manifest.parent,
-                    held.get("format_version"), FORMAT_VERSION)  # fmt: skip
+    try:
+        spec = spec_of(held)
+    except (KeyError, TypeError, ValueError) as exc:
+        log.warning("%s holds %s: not used", manifest.parent, exc)
         return None
-    return LatentStore(data, spec_of(held))
+    return LatentStore(data, spec)
 
 
 def spec_of(manifest: dict[str, Any]) -> LatentSpec:
-    """The spec a `latents.json` describes (KeyError, TypeError or ValueError if it is not
-    one)."""
+    """The spec a `latents.json` describes: KeyError, TypeError or ValueError if it is not
+    one, ValueError if another format_version wrote it (other decoding: neither to be
+    trained on nor added to)."""
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise ValueError(
+            f"latents of format {manifest.get('format_version')}, not {FORMAT_VERSION}"
+        )
     return LatentSpec(**{k: manifest[k] for k in LatentSpec.__dataclass_fields__})
+
+
+def image_members(meta: dict[str, Any]) -> list[str]:
+    """A sample's image members, frames then target: what gets one latent each."""
+    return [frame["image"] for frame in meta["frames"]] + [meta["target"]]

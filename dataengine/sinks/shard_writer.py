@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.json as pa_json
 import pyarrow.parquet as pq
@@ -132,7 +131,7 @@ def index_table(rows: list[dict[str, Any]], schema: pa.Schema) -> pa.Table:
     and refuses a column the schema lacks."""
     if not rows:
         return schema.empty_table()
-    lines = b"\n".join(json.dumps(row, ensure_ascii=False, default=_plain).encode() for row in rows)
+    lines = "\n".join(canonical_json(row) for row in rows).encode()
     table = pa_json.read_json(
         io.BytesIO(lines),
         read_options=pa_json.ReadOptions(use_threads=False),
@@ -141,13 +140,6 @@ def index_table(rows: list[dict[str, Any]], schema: pa.Schema) -> pa.Table:
         ),
     )
     return table.select(schema.names).combine_chunks()
-
-
-def _plain(value: Any) -> Any:
-    """numpy scalars as Python numbers (from_pylist accepts them too)."""
-    if isinstance(value, np.generic):
-        return value.item()
-    raise TypeError(f"index value {value!r} ({type(value).__name__}) is not JSON")
 
 
 def _stats(unit: Unit, pairs: list[Pair], tar_bytes: bytes) -> dict[str, Any]:

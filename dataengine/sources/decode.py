@@ -117,9 +117,10 @@ def decode_image(
         _check_size(stored_size, max_pixels, min_side)
         notes.extend(_header_notes(im))
         orientation = _orientation(im)
-        pixels = _plain_jpeg(data, im, orientation, max_side if draft else None)
+        draft_side = max_side if draft else None
+        pixels = _plain_jpeg(data, im, orientation, draft_side)
         if pixels is None:
-            pixels = _pillow_pixels(im, orientation, max_side if draft else None, notes)
+            pixels = _pillow_pixels(im, orientation, draft_side, notes)
     original_size = stored_size[::-1] if orientation in _SIDEWAYS_ORIENTATIONS else stored_size
     if max_side is not None and _fit(original_size, max_side) != original_size:
         notes.append("resized")  # by draft, resize, or both
@@ -132,8 +133,8 @@ def _pillow_pixels(
     im: ImageFile.ImageFile, orientation: int, draft_side: int | None, notes: list[str]
 ) -> np.ndarray:
     """Every format and mode: Pillow decodes, turns upright and converts to RGB."""
-    if draft_side is not None:
-        im.draft("RGB", _fit(im.size, draft_side))  # a no-op for formats other than JPEG
+    if draft_side is not None:  # a no-op for formats other than JPEG, and once drafted
+        im.draft("RGB", _fit(im.size, draft_side))
     im.load()
     rgb = _to_rgb(_upright(im, orientation, notes), notes)
     return np.array(rgb)  # a writeable copy: callers may draw on it
@@ -155,7 +156,7 @@ def _plain_jpeg(
         return None
     if not data.rstrip(b"\x00").endswith(_EOI):
         return None
-    scale = _SCALE_FLAGS[_draft_scale(im.size, draft_side)]
+    scale = _SCALE_FLAGS[_draft_scale(im, draft_side)]
     colour = _RGB_READ or cv2.IMREAD_COLOR
     pixels = cv2.imdecode(
         np.frombuffer(data, np.uint8), scale | colour | cv2.IMREAD_IGNORE_ORIENTATION
@@ -176,14 +177,15 @@ _SCALE_FLAGS = {
 _RGB_READ = getattr(cv2, "IMREAD_COLOR_RGB", None)
 
 
-def _draft_scale(size: tuple[int, int], draft_side: int | None) -> int:
-    """libjpeg's largest scale-down (1, 2, 4, 8) that keeps the image at least as large as
-    its fit in `draft_side`: the scale Pillow's draft picks."""
+def _draft_scale(im: ImageFile.ImageFile, draft_side: int | None) -> int:
+    """The scale-down (1, 2, 4 or 8) Pillow's draft picks for the fit in `draft_side`: the
+    largest that keeps the image at least that large. Drafting is what a Pillow decode of
+    the same image would do first, so a fall-back to Pillow decodes at the same scale."""
     if draft_side is None:
         return 1
-    (w, h), (fw, fh) = size, _fit(size, draft_side)
-    room = min(w // fw, h // fh)
-    return max(n for n in _SCALE_FLAGS if n <= room) if room >= 1 else 1
+    width = im.size[0]
+    drafted = im.draft("RGB", _fit(im.size, draft_side))
+    return 1 if drafted is None else round(width / drafted[1][2])
 
 
 def _check_arguments(max_pixels: int, min_side: int, max_side: int | None) -> None:

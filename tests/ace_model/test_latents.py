@@ -17,7 +17,7 @@ from ace_model.encoders import VaeCodec
 from ace_model.train import train
 from dataengine.cli import main
 from dataengine.corpus import iter_samples, samples_in_tar
-from dataengine.latents.precompute import ShardEncoder, precompute_latents
+from dataengine.latents.precompute import ShardEncoder, npy_bytes, precompute_latents
 from dataengine.latents.store import ERROR_MEMBER, LatentSpec, find_store
 from dataengine.latents.vae import vae_fingerprint
 from dataengine.sinks.latent_writer import LatentWriter
@@ -139,7 +139,7 @@ def test_training_reads_the_latents_and_learns_what_it_would_have(corpus, vae, m
 
 def test_shards_without_current_latents_are_encoded_beside_those_with(corpus, vae, monkeypatch):
     """One train shard's latents made stale: its samples are encoded as batches form, the
-    others read, batches mix both, and the weights are those of encoding everything."""
+    others read (a batch may hold both), and the weights are those of encoding everything."""
     fresh = train_micro(corpus, vae, "fresh", steps=3, batch=8)
     done = precompute(corpus, vae, patch=MICRO.patch)
     stale = next(s for s in done.encoded if Layout(corpus).read_stats(s)["samples"])
@@ -160,7 +160,7 @@ def test_a_latent_shard_out_of_step_names_the_file_to_remove(corpus, vae):
     LatentWriter(store).write(shard, samples[1:], store.source_sha(shard))  # one sample short
     with pytest.raises(ValueError, match=r"at sample \w+\); " + fix):
         train_stream(corpus, store.current_tars([shard]))
-    extra = (f"{'f' * 16}", samples[0][1])  # one sample more, after the corpus shard's last
+    extra = ("f" * 16, samples[0][1])  # one sample more, after the corpus shard's last
     LatentWriter(store).write(shard, [*samples, extra], store.source_sha(shard))
     with pytest.raises(ValueError, match=r"its corpus shard \(at sample f{16}\); " + fix):
         train_stream(corpus, store.current_tars([shard]))
@@ -242,20 +242,19 @@ def test_a_ray_actor_pool_writes_the_bytes_of_the_in_process_run(corpus, vae, tm
 
 
 def test_validate_checks_the_current_latent_shards(corpus, vae):
-    from dataengine.latents.store import LatentStore
     from dataengine.validate import validate_output
 
     done = precompute(corpus, vae)
     report = validate_output(corpus, decode_images=False)
     assert report.ok, report.problems
     assert report.latent_shards == len(done.encoded)
-    store = LatentStore(corpus, find_store(corpus, vae_fingerprint(vae), 32, 4).spec)
+    store = find_store(corpus, vae_fingerprint(vae), 32, 4)
     shard = next(s for s in done.encoded if store.layout.read_stats(s)["samples"])
     # A sample whose array has the wrong dtype, written as the sink writes (stats agree).
     samples = _read(store.layout.tar(shard))
     key, members = samples[0]
     name = sorted(members)[0]
-    members[name] = _npy(np.load(io.BytesIO(members[name])).astype(np.float64))
+    members[name] = npy_bytes(torch.from_numpy(np.load(io.BytesIO(members[name]))), "float64")
     LatentWriter(store).write(shard, samples, store.source_sha(shard))
     problems = validate_output(corpus, decode_images=False).problems
     shape = np.load(io.BytesIO(members[name])).shape
@@ -268,15 +267,16 @@ def test_validate_checks_the_current_latent_shards(corpus, vae):
     assert validate_output(corpus, decode_images=False).problems == [
         f"latents/{store.spec.name}/{shard}: tar bytes do not match the sha256 in its stats file"
     ]
+    # A store another format version wrote: the trainer will not use it, validate says so.
+    held = json.loads(store.manifest.read_text())
+    store.manifest.write_text(json.dumps({**held, "format_version": 0}))
+    assert validate_output(corpus, decode_images=False).problems == [
+        f"{store.manifest}: ValueError: latents of format 0, not 1"
+    ]
+    assert find_store(corpus, vae_fingerprint(vae), 32, 4) is None
 
 
 def _read(tar: Path) -> list[tuple[str, dict[str, bytes]]]:
     """A latent tar's samples as the writer takes them: (key, member name -> bytes)."""
     samples = samples_in_tar(tar.read_bytes())
     return [(s["__key__"], {k: v for k, v in s.items() if not k.startswith("__")}) for s in samples]
-
-
-def _npy(array: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    np.save(buffer, array)
-    return buffer.getvalue()
