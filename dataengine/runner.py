@@ -30,6 +30,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from dataengine import heap
 from dataengine.recipe import Recipe, RecipeError
 from dataengine.schema import SPLITS, Unit, canonical_json, derive_seed
 from dataengine.sinks.layout import Layout
@@ -140,6 +141,7 @@ class StageChain:
         self.stages, self.source = stages, source
 
     def __call__(self, unit: Unit) -> Unit:
+        heap.tune()  # every executor runs units through here, in whichever process
         if self.source is not None:
             unit.sources = [self.source.load(ref) for ref in unit.refs]
             for source in unit.sources:
@@ -149,14 +151,21 @@ class StageChain:
         return unit
 
 
+def _in_chain(stage: Stage) -> bool:
+    """Runs in every worker's chain: a model-free stage, or one whose model is cheap to copy
+    (CPU only, `max_actors` 0), set up once per worker. Other model stages get a pool."""
+    resources = stage.resources
+    return not resources.holds_model or (resources.num_gpus == 0 and resources.max_actors == 0)
+
+
 def _segments(stages: list[Stage]) -> list[list[Stage]]:
-    """Group consecutive model-free stages; each model stage stands alone (an actor pool)."""
+    """Group consecutive chain stages; each other model stage stands alone (its actor pool)."""
     segments: list[list[Stage]] = []
     for stage in stages:
-        if stage.resources.holds_model or not segments or segments[-1][-1].resources.holds_model:
-            segments.append([stage])
-        else:
+        if segments and _in_chain(stage) and all(map(_in_chain, segments[-1])):
             segments[-1].append(stage)
+        else:
+            segments.append([stage])
     return segments
 
 
@@ -271,28 +280,13 @@ def _run_and_write(chain: StageChain, writer: ShardWriter, unit: Unit) -> dict[s
 
 
 def _write(writer: ShardWriter, unit: Unit) -> dict[str, Any]:
-    """Write a finished unit's shard and hand the pages it freed back to the kernel, on
-    every executor. glibc keeps freed image buffers in its heaps, where units of different
-    shapes fragment them and the resident set creeps up unit after unit; malloc_trim
-    releases every whole free page (a few ms)."""
+    """Write a finished unit's shard, then hand glibc's whole free pages back to the kernel,
+    on every executor: freed buffers of units of different shapes would otherwise fragment
+    the heap and the resident set creep up unit after unit. The unit's own pixels, still
+    held here, stay mapped for the next unit to reuse."""
     stats = writer.write(unit)
-    if _LIBC is not None:
-        _LIBC.malloc_trim(0)
+    heap.release()
     return stats
-
-
-def _load_glibc():
-    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
-        return None
-    import ctypes
-
-    try:
-        return ctypes.CDLL("libc.so.6")
-    except OSError:
-        return None
-
-
-_LIBC = _load_glibc()
 
 
 def worker_start_method(recipe: Recipe) -> str:
@@ -392,39 +386,58 @@ def _ray_plan(recipe: Recipe, units: list[Unit], writer: ShardWriter):
         [{"unit": pickle.dumps(u)} for u in units], override_num_blocks=len(units)
     )
     segments = _segments(recipe.stages) or [[]]
+    pools = [segment[0].resources for segment in segments if _is_pool(segment)]
     for i, segment in enumerate(segments):
         source = recipe.source if i == 0 else None
-        # The last model-free segment writes its shard itself: a unit's pixels then never
+        # The last chain segment writes its shard itself: a unit's pixels then never
         # become a Ray Data block (a copy into Arrow and the object store per unit).
-        writes = i == len(segments) - 1 and not _holds_model(segment)
-        ds = _map_segment(ds, segment, source, writer if writes else None)
-    if _holds_model(segments[-1]):
+        writes = i == len(segments) - 1 and not _is_pool(segment)
+        ds = _map_segment(ds, segment, source, writer if writes else None, pools)
+    if _is_pool(segments[-1]):
         ds = ds.map_batches(_PickledCall(_WriteOnNode(writer)), batch_size=1, num_cpus=1)
     for row in ds.iter_rows():
         yield pickle.loads(row["unit"])
 
 
-def _holds_model(segment: list[Stage]) -> bool:
-    return bool(segment) and segment[0].resources.holds_model
+def _is_pool(segment: list[Stage]) -> bool:
+    return bool(segment) and not _in_chain(segment[0])
 
 
-def _map_segment(ds, segment: list[Stage], source, writer: ShardWriter | None = None):
-    if not _holds_model(segment):
-        chain = StageChain(segment, source)
+def _map_segment(ds, segment, source, writer: ShardWriter | None, pools: list) -> Any:
+    """A model stage of its own: an actor pool of its `max_actors`. A chain: one task per
+    unit, or, where it sets up a model, an actor pool as wide as the CPUs the pools leave
+    (on two cores with the OCR stage in the chain this halved the default recipe's time)."""
+    if _is_pool(segment):
+        resources = segment[0].resources
         return ds.map_batches(
-            _PickledCall(_WriteOnNode(writer, chain) if writer else chain),
+            _ActorCall,
+            fn_constructor_args=(StageChain(segment, source),),
             batch_size=1,
-            num_cpus=max([s.resources.num_cpus for s in segment], default=1),
+            concurrency=(1, resources.max_actors),
+            num_cpus=resources.num_cpus,
+            num_gpus=resources.num_gpus,
         )
-    resources = segment[0].resources
+    chain = StageChain(segment, source)
+    fn = _WriteOnNode(writer, chain) if writer else chain
+    num_cpus = max([s.resources.num_cpus for s in segment], default=1)
+    if not any(s.resources.holds_model for s in segment):
+        return ds.map_batches(_PickledCall(fn), batch_size=1, num_cpus=num_cpus)
     return ds.map_batches(
         _ActorCall,
-        fn_constructor_args=(StageChain(segment, source),),
+        fn_constructor_args=(fn,),
         batch_size=1,
-        concurrency=(1, resources.max_actors),
-        num_cpus=resources.num_cpus,
-        num_gpus=resources.num_gpus,
+        concurrency=(1, _chain_actors(num_cpus, pools)),
+        num_cpus=num_cpus,
     )
+
+
+def _chain_actors(num_cpus: float, pools: list) -> int:
+    """Actors for a chain that sets up a model: the cluster's CPUs, less one actor's worth
+    for each model pool (actors hold their CPUs; a pool left none would never start)."""
+    import ray
+
+    free = ray.cluster_resources().get("CPU", 1) - sum(r.num_cpus for r in pools)
+    return max(1, int(free // num_cpus))
 
 
 class _PickledCall:

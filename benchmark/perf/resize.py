@@ -28,13 +28,14 @@ import numpy as np
 
 from benchmark.perf.cpu import timed
 from benchmark.perf.report import Result
+from dataengine import heap
 
 IMAGES = 1000
 SIZE = (1280, 960)
 TARGET = 512
 QUALITY = 95
 IMG2DATASET = "img2dataset==1.47.0"
-REPEATS = 3  # runs of each side of a ratio (odd: the middle one is reported)
+REPEATS = 5  # runs of each side of a ratio (odd: the middle one is reported)
 
 
 # --------------------------------------------------------------------------------------------
@@ -84,9 +85,14 @@ def _resize_one(job: tuple[str, bool]) -> int:
 
 
 def floor(paths: list[Path], processes: int, reduced: bool) -> tuple[float, float]:
-    """Images per second of the plain loop, and per busy CPU second."""
+    """Images per second of the plain loop, and per busy CPU second.
+
+    Its workers keep image buffers on glibc's heap (`heap.tune`, as ours do): otherwise
+    the floor's speed would depend on what this process did before forking them (a parent
+    that had imported torch left glibc's adaptive thresholds high and the floor 5-25%
+    faster than a fresh one)."""
     jobs = [(str(p), reduced) for p in paths]
-    with ProcessPoolExecutor(processes) as pool:
+    with ProcessPoolExecutor(processes, initializer=heap.tune) as pool:
         list(pool.map(_resize_one, jobs[:processes]))  # workers started
         _, wall, cpu = timed(lambda: list(pool.map(_resize_one, jobs, chunksize=16)))
         return len(paths) / wall, len(paths) / cpu
