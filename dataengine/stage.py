@@ -21,7 +21,9 @@ from dataengine.schema import Unit
 
 @dataclass(frozen=True)
 class Resources:
-    """What one instance of a stage needs. A stage holding a model runs as an actor pool."""
+    """What one instance of a stage needs. A stage holding a model runs on Ray as an actor
+    pool of up to `max_actors`; with `max_actors` 0 (CPU only: a model cheap to copy) it
+    runs instead in every worker's chain beside the model-free stages, set up once each."""
 
     num_cpus: float = 1.0
     num_gpus: float = 0.0

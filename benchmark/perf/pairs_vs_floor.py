@@ -55,6 +55,14 @@ def measure(recipe_path: Path, work: Path, cores: int) -> list[Result]:
             baseline_name="decode+encode floor",
             note=f"{processes_wall:.1f} s, {processes_cpu:.1f} CPU s; {note}",
         ),
+        Result(
+            f"{recipe.name} recipe: Ray (running) / {cores} processes, pairs per CPU second",
+            on_ray.samples / ray_cpu,
+            "pairs/CPU s",
+            baseline=on_processes.samples / processes_cpu,
+            baseline_name=f"{cores} processes",
+            note=f"wall {ray_wall:.1f} s on Ray, {processes_wall:.1f} s on processes",
+        ),
     ]
 
 

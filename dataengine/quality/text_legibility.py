@@ -35,7 +35,7 @@ class TextLegibilityParams:
     tasks: list[str] = field(default_factory=lambda: ["text_render", "text_removal"])
     max_side: int = 640  # OCR detection works at most at this long side: fast, still legible
     margin: float = 0.5  # around the text's box, in text heights, when the params place it
-    threads: int = 1  # ONNX threads per actor; Ray runs several actors for more
+    threads: int = 1  # ONNX threads per copy; each worker holds its own copy
 
 
 class TextLegibility(Stage):
@@ -43,7 +43,7 @@ class TextLegibility(Stage):
     Params = TextLegibilityParams
     requires = frozenset({"pairs"})
     provides = frozenset({"scores"})
-    resources = Resources(holds_model=True)
+    resources = Resources(holds_model=True, max_actors=0)  # a small ONNX model: one per worker
 
     @classmethod
     def validate(cls, params: TextLegibilityParams) -> None:

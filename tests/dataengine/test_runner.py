@@ -118,3 +118,19 @@ def test_split_follows_the_group(tiny_recipe):
         for ref in unit.refs:
             split_of_group.setdefault(ref.group, set()).add(unit.split)
     assert all(len(splits) == 1 for splits in split_of_group.values())
+
+
+def test_ray_segments_put_cheap_cpu_models_in_the_chain_and_give_others_a_pool():
+    """Model-free stages and CPU models declared cheap to copy (`max_actors` 0) share one
+    chain per worker; a GPU model, or one limited to `max_actors` copies, is a pool."""
+    from dataengine.runner import _segments
+
+    def stage(name, **resources):
+        return types.SimpleNamespace(name=name, resources=Resources(**resources))
+
+    ocr = stage("ocr", holds_model=True, max_actors=0)
+    clip_on_gpu = stage("clip", holds_model=True, num_gpus=1, max_actors=0)
+    writer = stage("writer", holds_model=True, max_actors=2)
+    stages = [stage("decode"), ocr, stage("pairs"), writer, stage("select"), clip_on_gpu, ocr]
+    names = [[s.name for s in segment] for segment in _segments(stages)]
+    assert names == [["decode", "ocr", "pairs"], ["writer"], ["select"], ["clip"], ["ocr"]]

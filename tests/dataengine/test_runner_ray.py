@@ -51,14 +51,22 @@ def test_map_batches_returns_results_in_input_order(local_ray, holds_model):
     assert list(map_batches(batches, _doubler, in_process=True)) == got
 
 
-def test_stages_after_a_model_stage_keep_the_pairs(local_ray, tiny_raw, tmp_path):
-    """A model stage (an actor pool) between model-free stages: the segment after it gets
-    the unit with its pairs and writes the same bytes as the in-process path."""
+@pytest.mark.parametrize("ocr_runs_in", ["chain", "pool"])
+def test_stages_after_a_model_stage_keep_the_pairs(local_ray, tiny_raw, tmp_path, ocr_runs_in):
+    """A model stage between model-free stages, in every worker's chain (OCR's default) or
+    as an actor pool of its own: the stages after it get the unit with its pairs, and the
+    shards are the same bytes as the in-process path's."""
     from dataengine.recipe import build_recipe
+    from dataengine.runner import _segments
+    from dataengine.stage import Resources
 
     tiny_raw["stages"][1]["tasks"] = {"text_render": 1.0, "grayscale": 1.0}
     tiny_raw["stages"] += [{"stage": "text_legibility"}, {"stage": "select"}]
     recipe = build_recipe(tiny_raw)
+    if ocr_runs_in == "pool":
+        recipe.stages[-2].resources = Resources(holds_model=True, max_actors=1)
+    segments = [[stage.name for stage in segment] for segment in _segments(recipe.stages)]
+    assert len(segments) == (1 if ocr_runs_in == "chain" else 3)
     local = run_recipe(recipe, tmp_path / "local", in_process=True, progress=False)
     # The same recipe object, its OCR model now set up here: Ray gets the configuration only.
     on_ray = run_recipe(recipe, tmp_path / "ray", progress=False)
