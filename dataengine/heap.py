@@ -6,6 +6,9 @@ was just trimmed, so the kernel faults in and zeroes every page again: about 240
 faults per 1280x960 JPEG decoded at half size. `tune()` keeps such buffers on the heap and
 the heap's free top in place; `release()` hands every whole free page back to the kernel
 once a unit is written, so memory stays flat across units. Elsewhere both do nothing.
+
+The settings are process-wide and stay: an in-process run (`--in-process`, or
+`run_recipe(..., in_process=True)` from a notebook) tunes the calling process too.
 """
 
 from __future__ import annotations

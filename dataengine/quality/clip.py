@@ -55,6 +55,8 @@ class ClipScores(Stage):
             raise ValueError(f"model: {folder} has no weights ({', '.join(WEIGHT_PATTERNS)})")
         if params.batch_size < 1:
             raise ValueError(f"batch_size is {params.batch_size}; give at least 1")
+        if params.max_actors < 1:
+            raise ValueError(f"max_actors is {params.max_actors}; give at least 1 (pool size)")
 
     def __init__(self, params: ClipParams | None = None, **kwargs):
         super().__init__(params, **kwargs)

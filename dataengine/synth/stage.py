@@ -27,7 +27,7 @@ class PairsParams:
     models: dict[str, str] = field(default_factory=dict)
     # Constructor options of a task's maker, e.g. {diffusion_inpainting: {num_inference_steps: 20}}.
     options: dict[str, dict] = field(default_factory=dict)
-    # With a model-backed task the stage runs as an actor pool of this size and resources.
+    # With a model-backed task the stage runs on Ray as an actor pool of this size and resources.
     max_actors: int = 1
     num_gpus: float = 0.0
 
@@ -54,6 +54,8 @@ class Pairs(Stage):
                 raise ValueError(f"tasks.{task}: weight {weight} must be positive")
         if params.per_source < 1:
             raise ValueError(f"per_source is {params.per_source}; it must be at least 1")
+        if params.max_actors < 1:
+            raise ValueError(f"max_actors is {params.max_actors}; give at least 1 (pool size)")
         _validate_models(params)
         _validate_options(params)
 

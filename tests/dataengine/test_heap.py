@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -38,8 +39,11 @@ print(json.dumps((resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) /
 
 
 def _faults_per_image(mode: str, jpeg: Path) -> float:
+    # glibc's defaults: no MALLOC_*_ variables or tunables inherited from this environment.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MALLOC_", "GLIBC_TUN"))}
     command = [sys.executable, "-c", _FAULTS_PER_IMAGE, mode, str(jpeg)]
-    return json.loads(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
+    done = subprocess.run(command, capture_output=True, text=True, check=True, env=env)
+    return json.loads(done.stdout)
 
 
 def test_tuned_heap_reuses_image_buffers_instead_of_faulting_in_fresh_pages(tmp_path):

@@ -117,6 +117,7 @@ def test_missing_file_and_bad_yaml(tmp_path):
             },
             "accepts: num_inference_steps",
         ),
+        ({"tasks": {"grayscale": 1}, "max_actors": 0}, "max_actors is 0; give at least 1"),
     ],
 )
 def test_model_paths_and_options_are_checked(tiny_raw, pairs, message):

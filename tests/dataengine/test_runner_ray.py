@@ -1,12 +1,15 @@
 """The runner on Ray Data: the same bytes as in-process, readable by Ray Data itself, and a
 second Ray node changes nothing."""
 
+import dataclasses
 import json
+import os
 
 import pytest
 import ray
 
 from dataengine.runner import map_batches, run_recipe
+from dataengine.stage import Resources, Stage
 from tests.helpers import shard_bytes
 
 pytestmark = pytest.mark.slow
@@ -72,3 +75,35 @@ def test_stages_after_a_model_stage_keep_the_pairs(local_ray, tiny_raw, tmp_path
     on_ray = run_recipe(recipe, tmp_path / "ray", progress=False)
     assert on_ray.samples == local.samples > 0
     assert shard_bytes(tmp_path / "ray") == shard_bytes(tmp_path / "local")
+
+
+@dataclasses.dataclass
+class _LogParams:
+    log: str = ""
+
+
+class _SetupLogger(Stage):
+    """A cheap CPU "model" (max_actors 0) that records each set-up and changes nothing."""
+
+    name = "setup_logger"
+    Params = _LogParams
+    resources = Resources(holds_model=True, max_actors=0)
+
+    def setup(self) -> None:
+        with open(self.params.log, "a") as f:
+            f.write(f"{os.getpid()}\n")
+
+    def process(self, unit):
+        return unit
+
+
+def test_a_chain_holding_a_model_sets_it_up_once_per_actor(local_ray, tiny_recipe, tmp_path):
+    """As tasks, the chain would be unpickled and its model set up for every unit; as the
+    actor pool it is, once per actor (at most one per CPU)."""
+    log = tmp_path / "setups.txt"
+    tiny_recipe.stages.insert(1, _SetupLogger(_LogParams(str(log))))
+    summary = run_recipe(tiny_recipe, tmp_path / "out", progress=False)
+    setups = log.read_text().split()
+    assert summary.shards > 2
+    assert 1 <= len(setups) <= 2 == ray.cluster_resources()["CPU"]
+    assert len(set(setups)) == len(setups)
