@@ -276,17 +276,14 @@ def _execute_in_process(recipe: Recipe, units: list[Unit], writer: ShardWriter):
 
 
 def _run_and_write(chain: StageChain, writer: ShardWriter, unit: Unit) -> dict[str, Any]:
-    # A fresh unit per run of the chain: the plan keeps only references, so the pixels and
-    # pairs of a written shard are freed (memory stays flat as the corpus grows).
-    return _write(writer, chain(dataclasses.replace(unit, sources=[], pairs=[])))
-
-
-def _write(writer: ShardWriter, unit: Unit) -> dict[str, Any]:
-    """Write a finished unit's shard, then hand glibc's whole free pages back to the kernel,
-    on every executor: freed buffers of units of different shapes would otherwise fragment
-    the heap and the resident set creep up unit after unit. The unit's own pixels, still
-    held here, stay mapped for the next unit to reuse."""
-    stats = writer.write(unit)
+    """One unit on a local executor. A fresh unit per run of the chain: the plan keeps only
+    references, so the pixels and pairs of a written shard are freed (memory stays flat as
+    the corpus grows). Then glibc's whole free pages go back to the kernel: freed buffers
+    of units of different shapes would otherwise fragment the heap and the resident set
+    creep up unit after unit (the written unit's own pixels, still held, stay mapped for
+    the next unit to reuse). On Ray, `_PickledCall` releases after each unit."""
+    done = chain(dataclasses.replace(unit, sources=[], pairs=[]))
+    stats = writer.write(done)
     heap.release()
     return stats
 
@@ -451,7 +448,7 @@ class _PickledCall:
 
     def __call__(self, batch: dict) -> dict:
         result = pickle.dumps(self.fn(pickle.loads(batch["unit"][0])))
-        heap.release()  # also in pools that do not write: what their stages freed
+        heap.release()  # after every unit on Ray, written or handed to the next stage
         return {"unit": [result]}
 
 
@@ -469,7 +466,7 @@ class _WriteOnNode:
     def __call__(self, unit: Unit) -> dict[str, Any]:
         import ray
 
-        stats = _write(self.writer, self.chain(unit) if self.chain else unit)
+        stats = self.writer.write(self.chain(unit) if self.chain else unit)
         return {**stats, "node": ray.get_runtime_context().get_node_id()}
 
 
