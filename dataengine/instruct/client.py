@@ -11,7 +11,6 @@ dead server costs one round of retries, not one per sample.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from dataclasses import dataclass, field
@@ -65,6 +64,8 @@ class ChatClient:
         """One answer per request, in order. Blocks until all are answered or failed."""
         if not requests:
             return []
+        import asyncio  # here, not at the top: every `ace` command imports this module
+
         return asyncio.run(self._complete_all(requests))
 
     def served_models(self) -> list[str]:
@@ -75,6 +76,8 @@ class ChatClient:
             return [model.id for model in client.models.list()]
 
     async def _complete_all(self, requests: list[ChatRequest]) -> list[ChatAnswer]:
+        import asyncio
+
         import openai
 
         limit, down = asyncio.Semaphore(self.concurrency), asyncio.Event()

@@ -209,3 +209,33 @@ def test_bad_recipe_names_the_stage_and_key(tmp_path, capsys):
     assert main(["data", "run", str(path), "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert "decode" in err and "max_sidee" in err and "max_side" in err
+
+
+def test_a_quiet_resize_run_imports_no_more_than_it_needs(tmp_path):
+    """`ace -q data run` of the resize recipe imports neither asyncio (the LLM client's)
+    nor tqdm (whose import reads package metadata): together about 80 ms of a command's
+    start-up. The exit code and error message survive the command's fast exit."""
+    import subprocess
+    import sys
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for i in range(3):
+        Image.fromarray(photo(i)).save(photos / f"{i}.jpg")
+        (photos / f"{i}.txt").write_text("a photo\n")
+    script = (
+        "import sys; from dataengine import cli; "
+        "cli.main(['-q', 'data', 'run', 'pipelines/recipes/resize.yaml', '--input', "
+        "sys.argv[1], '--out', sys.argv[2], '--in-process']); "
+        "print(sorted(m for m in ('asyncio', 'tqdm') if m in sys.modules))"
+    )
+    argv = [sys.executable, "-c", script, str(photos), str(tmp_path / "out")]
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(argv, capture_output=True, text=True, cwd=root)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("3 samples (0 failed rows)") and lines[-1] == "[]"
+    bad = [sys.executable, "-m", "dataengine.cli", "data", "run", str(tmp_path / "none.yaml")]
+    failed = subprocess.run(bad, capture_output=True, text=True)
+    assert failed.returncode == 2
+    assert "none.yaml" in failed.stderr
