@@ -112,8 +112,10 @@ class Pairs(Stage):
         eligible = [t for t in self.makers if _can_serve(self.makers[t], source)]
         if not eligible:
             return []
-        weights = np.array([self.params.tasks[t] for t in eligible], dtype=float)
         count = min(self.params.per_source, len(eligible))
+        if count == len(eligible):  # every eligible task: the draw could only reorder them
+            return eligible
+        weights = np.array([self.params.tasks[t] for t in eligible], dtype=float)
         rng = rng_for(self.seed, "tasks", source.id)
         picked = rng.choice(len(eligible), size=count, replace=False, p=weights / weights.sum())
         return [eligible[i] for i in sorted(picked)]
