@@ -165,9 +165,10 @@ def _stats(args) -> int:
 
 
 def entry() -> None:
-    """The `ace` command. Once `main` returns, every output is written and closed: the
-    interpreter's final garbage collections over all the objects the command made (and the
-    libraries it imported) would only delay the exit, by 30-60 ms, so they skip them."""
+    """The `ace` command: `main`, then an exit that skips the interpreter's final garbage
+    collections. By then every output is written and closed; collecting all the objects
+    the command and its libraries made would only delay the exit (0.58 -> 0.45 s for a
+    2-image run)."""
     code = main()
     gc.freeze()
     sys.exit(code)

@@ -61,7 +61,6 @@ def test_stages_after_a_model_stage_keep_the_pairs(local_ray, tiny_raw, tmp_path
     shards are the same bytes as the in-process path's."""
     from dataengine.recipe import build_recipe
     from dataengine.runner import _segments
-    from dataengine.stage import Resources
 
     tiny_raw["stages"][1]["tasks"] = {"text_render": 1.0, "grayscale": 1.0}
     tiny_raw["stages"] += [{"stage": "text_legibility"}, {"stage": "select"}]
