@@ -135,13 +135,38 @@ def _assign_splits(refs: list, splits: dict[str, float], seed: int) -> dict[str,
 
 
 class StageChain:
-    """Loads a unit's sources (when first in line) and runs stages on it. Picklable."""
+    """Loads a unit's sources (when first in line) and runs stages on it. Picklable.
 
-    def __init__(self, stages: list[Stage], source=None):
-        self.stages, self.source = stages, source
+    Given the `writer` that will write the unit, a chain that loads its sources and whose
+    stages all work per source (`Stage.per_source`) runs the unit `SLICE` sources at a
+    time and has the writer pack each slice's pairs (encode their members, keep their
+    index rows) before the next slice: a worker then holds a slice's pixels, not a unit's,
+    and the next slice's decode buffers reuse the heap pages the last one freed."""
+
+    SLICE = 8
+
+    def __init__(self, stages: list[Stage], source=None, writer: ShardWriter | None = None):
+        self.stages, self.source, self.writer = stages, source, writer
 
     def __call__(self, unit: Unit) -> Unit:
         heap.tune()  # every executor runs units through here, in whichever process
+        if not self.streams:
+            return self._run(unit)
+        for start in range(0, len(unit.refs), self.SLICE):
+            part = dataclasses.replace(unit, refs=unit.refs[start : start + self.SLICE])
+            part = self._run(dataclasses.replace(part, sources=[], pairs=[], packed=[]))
+            unit.packed += map(self.writer.pack, part.pairs)
+        return unit
+
+    @property
+    def streams(self) -> bool:
+        return (
+            self.writer is not None
+            and self.source is not None
+            and all(stage.per_source for stage in self.stages)
+        )
+
+    def _run(self, unit: Unit) -> Unit:
         if self.source is not None:
             unit.sources = [self.source.load(ref) for ref in unit.refs]
             for source in unit.sources:
@@ -283,7 +308,7 @@ def _units_to_do(units: list[Unit], writer: ShardWriter, out: Path, resume: bool
 
 
 def _execute_in_process(recipe: Recipe, units: list[Unit], writer: ShardWriter):
-    chain = StageChain(recipe.stages, recipe.source)
+    chain = StageChain(recipe.stages, recipe.source, writer)
     for unit in units:
         yield _run_and_write(chain, writer, unit)
 
@@ -295,7 +320,7 @@ def _run_and_write(chain: StageChain, writer: ShardWriter, unit: Unit) -> dict[s
     of units of different shapes would otherwise fragment the heap and the resident set
     creep up unit after unit (the written unit's own pixels, still held, stay mapped for
     the next unit to reuse). On Ray, `_PickledCall` releases after each unit."""
-    done = chain(dataclasses.replace(unit, sources=[], pairs=[]))
+    done = chain(dataclasses.replace(unit, sources=[], pairs=[], packed=[]))
     stats = writer.write(done)
     heap.release()
     return stats
@@ -325,7 +350,7 @@ def _execute_on_processes(
     if not units:
         return
     context = multiprocessing.get_context(start)
-    job = pickle.dumps((StageChain(recipe.stages, recipe.source), writer))
+    job = pickle.dumps((StageChain(recipe.stages, recipe.source, writer), writer))
     with ProcessPoolExecutor(processes, context, _start_worker, (job,)) as pool:
         queue, waiting = iter(units), set()
         for unit in itertools.islice(queue, 2 * processes):
@@ -429,7 +454,7 @@ def _map_segment(ds, segment, source, writer: ShardWriter | None, pools: list) -
             num_cpus=resources.num_cpus,
             num_gpus=resources.num_gpus,
         )
-    chain = StageChain(segment, source)
+    chain = StageChain(segment, source, writer)
     fn = _WriteOnNode(writer, chain) if writer else chain
     num_cpus = max([s.resources.num_cpus for s in segment], default=1)
     if not any(s.resources.holds_model for s in segment):

@@ -123,6 +123,9 @@ class Unit:
     refs: list[Any] = field(default_factory=list)  # SourceRefs, loaded into `sources`
     sources: list[SourceImage] = field(default_factory=list)
     pairs: list[Pair] = field(default_factory=list)
+    # Rows the sink has already encoded (sinks.shard_writer.PackedSample): a chain that runs
+    # a unit a slice of sources at a time packs each slice's pairs as it goes.
+    packed: list[Any] = field(default_factory=list)
 
     @property
     def shard_name(self) -> str:

@@ -44,6 +44,11 @@ class Stage:
     requires: ClassVar[frozenset[str]] = frozenset()
     provides: ClassVar[frozenset[str]] = frozenset()
     resources: ClassVar[Resources] = Resources()
+    # True when the stage treats each source, and the pairs made from it, on its own (no
+    # draw or choice that looks at other sources of the unit): a chain of such stages may
+    # run a unit a few sources at a time and hand each finished slice to the sink. A stage
+    # whose answer depends on its parameters sets it per instance (`pairs`).
+    per_source: bool = False
 
     def __init__(self, params: Any = None, *, recipe: str = "recipe", seed: int = 0):
         self.params = params if params is not None else self.Params()

@@ -27,6 +27,7 @@ class TemplateInstructions(Stage):
     Params = TemplateParams
     requires = frozenset({"pairs"})
     provides = frozenset({"instructions"})
+    per_source = True  # each pair's phrasing is drawn from its own key
 
     def process(self, unit: Unit) -> Unit:
         for pair in unit.pairs:

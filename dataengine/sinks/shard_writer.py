@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 
 from dataengine.schema import (
     FORMAT_VERSION,
+    STATUS_OK,
     Pair,
     Unit,
     canonical_json,
@@ -66,6 +67,28 @@ def _encode(image, lossless: bool, params: SinkParams) -> bytes:
     return encode_jpeg(image, params.jpeg_quality)
 
 
+@dataclass
+class PackedSample:
+    """A row as its shard will hold it: the sample's members encoded (none for an error
+    row) and its index row. Packing a pair as soon as its stages are done frees its pixels."""
+
+    key: str
+    task: str
+    status: str
+    members: dict[str, bytes]
+    row: dict[str, Any]
+
+    @property
+    def ok(self) -> bool:
+        return self.status == STATUS_OK
+
+
+def pack(pair: Pair, params: SinkParams) -> PackedSample:
+    members = sample_members(pair, params) if pair.ok else {}
+    sizes = {name: len(data) for name, data in members.items()}
+    return PackedSample(pair.key, pair.task, pair.status, members, index_row(pair, sizes))
+
+
 class ShardWriter:
     def __init__(self, out_dir: str | Path, params: SinkParams | None = None):
         self.layout = Layout(Path(out_dir))
@@ -75,22 +98,21 @@ class ShardWriter:
         path = self.layout.stats(unit.shard_name)
         return path.exists() and self.layout.read_stats(unit.shard_name).get("unit") == unit.id
 
+    def pack(self, pair: Pair) -> PackedSample:
+        return pack(pair, self.params)
+
     def write(self, unit: Unit) -> dict[str, Any]:
-        """Write the unit's shard, index and stats; return the stats."""
-        pairs = sorted(unit.pairs, key=lambda p: (p.key, p.task))
-        tar_bytes, sizes = self._tar(p for p in pairs if p.ok)
-        rows = [index_row(p, sizes.get(p.key, {})) for p in pairs]
+        """Write the unit's shard, index and stats (from its packed samples and its pairs,
+        packed here); return the stats."""
+        samples = [*unit.packed, *map(self.pack, unit.pairs)]
+        samples.sort(key=lambda s: (s.key, s.task))
+        tar = tar_bytes([(s.key, s.members) for s in samples if s.ok])
         name = unit.shard_name
-        atomic_write(self.layout.tar(name), tar_bytes)
-        atomic_write(self.layout.index(name), _parquet_bytes(rows))
-        stats = _stats(unit, pairs, tar_bytes)
+        atomic_write(self.layout.tar(name), tar)
+        atomic_write(self.layout.index(name), _parquet_bytes([s.row for s in samples]))
+        stats = _stats(unit, samples, tar)
         atomic_write(self.layout.stats(name), canonical_json(stats).encode())
         return stats
-
-    def _tar(self, pairs) -> tuple[bytes, dict[str, dict[str, int]]]:
-        samples = [(pair.key, sample_members(pair, self.params)) for pair in pairs]
-        sizes = {key: {name: len(data) for name, data in m.items()} for key, m in samples}
-        return tar_bytes(samples), sizes
 
 
 def tar_bytes(samples: list[tuple[str, dict[str, bytes]]]) -> bytes:
@@ -142,7 +164,7 @@ def index_table(rows: list[dict[str, Any]], schema: pa.Schema) -> pa.Table:
     return table.select(schema.names).combine_chunks()
 
 
-def _stats(unit: Unit, pairs: list[Pair], tar_bytes: bytes) -> dict[str, Any]:
+def _stats(unit: Unit, pairs: list[PackedSample], tar_bytes: bytes) -> dict[str, Any]:
     return {
         "format_version": FORMAT_VERSION,
         "shard": unit.shard_name,

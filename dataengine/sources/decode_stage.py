@@ -30,6 +30,7 @@ class Decode(Stage):
     Params = DecodeParams
     requires = frozenset({"sources"})
     provides = frozenset({"images"})
+    per_source = True
 
     @classmethod
     def validate(cls, params: DecodeParams) -> None:

@@ -61,6 +61,8 @@ class Pairs(Stage):
 
     def __init__(self, params: PairsParams | None = None, **kwargs):
         super().__init__(params, **kwargs)
+        # Tasks are drawn per source; only partners come from the rest of the unit.
+        self.per_source = all(MAKERS[task].partners == 0 for task in self.params.tasks)
         if any(MAKERS[task].needs_model for task in self.params.tasks):
             self.resources = Resources(
                 holds_model=True, num_gpus=self.params.num_gpus, max_actors=self.params.max_actors
