@@ -153,8 +153,8 @@ class StageChain:
         if not self.streams:
             return self._run(unit)
         for start in range(0, len(unit.refs), self.SLICE):
-            part = dataclasses.replace(unit, refs=unit.refs[start : start + self.SLICE])
-            part = self._run(dataclasses.replace(part, sources=[], pairs=[], packed=[]))
+            refs = unit.refs[start : start + self.SLICE]
+            part = self._run(dataclasses.replace(unit, refs=refs, sources=[], pairs=[], packed=[]))
             unit.packed += map(self.writer.pack, part.pairs)
         return unit
 
@@ -310,18 +310,19 @@ def _units_to_do(units: list[Unit], writer: ShardWriter, out: Path, resume: bool
 def _execute_in_process(recipe: Recipe, units: list[Unit], writer: ShardWriter):
     chain = StageChain(recipe.stages, recipe.source, writer)
     for unit in units:
-        yield _run_and_write(chain, writer, unit)
+        yield _run_and_write(chain, unit)
 
 
-def _run_and_write(chain: StageChain, writer: ShardWriter, unit: Unit) -> dict[str, Any]:
-    """One unit on a local executor. A fresh unit per run of the chain: the plan keeps only
+def _run_and_write(chain: StageChain, unit: Unit) -> dict[str, Any]:
+    """One unit on a local executor, written by the chain's writer. A fresh unit per run
+    of the chain: the plan keeps only
     references, so the pixels and pairs of a written shard are freed (memory stays flat as
     the corpus grows). Then glibc's whole free pages go back to the kernel: freed buffers
     of units of different shapes would otherwise fragment the heap and the resident set
     creep up unit after unit (the written unit's own pixels, still held, stay mapped for
     the next unit to reuse). On Ray, `_PickledCall` releases after each unit."""
     done = chain(dataclasses.replace(unit, sources=[], pairs=[], packed=[]))
-    stats = writer.write(done)
+    stats = chain.writer.write(done)
     heap.release()
     return stats
 
@@ -350,7 +351,7 @@ def _execute_on_processes(
     if not units:
         return
     context = multiprocessing.get_context(start)
-    job = pickle.dumps((StageChain(recipe.stages, recipe.source, writer), writer))
+    job = pickle.dumps(StageChain(recipe.stages, recipe.source, writer))
     with ProcessPoolExecutor(processes, context, _start_worker, (job,)) as pool:
         queue, waiting = iter(units), set()
         for unit in itertools.islice(queue, 2 * processes):
@@ -363,17 +364,16 @@ def _execute_on_processes(
                     waiting.add(pool.submit(_worker_unit, unit))
 
 
-_WORKER_JOB: tuple[StageChain, ShardWriter] | None = None
+_WORKER_CHAIN: StageChain | None = None  # the chain (and its writer) this worker runs
 
 
 def _start_worker(job: bytes) -> None:
-    global _WORKER_JOB
-    _WORKER_JOB = pickle.loads(job)
+    global _WORKER_CHAIN
+    _WORKER_CHAIN = pickle.loads(job)
 
 
 def _worker_unit(unit: Unit) -> dict[str, Any]:
-    chain, writer = _WORKER_JOB
-    return _run_and_write(chain, writer, unit)
+    return _run_and_write(_WORKER_CHAIN, unit)
 
 
 def _execute_on_ray(recipe: Recipe, units: list[Unit], writer: ShardWriter, address):

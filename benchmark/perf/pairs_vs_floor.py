@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from functools import partial
 from pathlib import Path
 from statistics import median
 
@@ -33,28 +34,21 @@ def measure(recipe_path: Path, work: Path, cores: int) -> list[Result]:
         shutil.rmtree(path, ignore_errors=True)
     # Start the Ray workers and let them import the engine, as on a cluster already running.
     run_recipe(recipe, warm, limit=recipe.unit_size * cores, progress=False)
-
     # Ray and processes in interleaved rounds, medians of each: one run of each swung the
     # ratio between 0.84 and 0.94 here. The first Ray run's output is the one kept.
-    def on_ray_into(path: Path):
-        return timed(lambda: run_recipe(recipe, path, progress=False))
-
-    def on_processes_once():
-        run = timed(lambda: run_recipe(recipe, local, processes=cores, progress=False))
-        shutil.rmtree(local)
-        return run
-
     ray_runs, process_runs = [], []
     for i in range(REPEATS):
         ray_out = out if i == 0 else work / f"{recipe.name}-ray-{i}"
-        ray_runs.append(on_ray_into(ray_out))
-        process_runs.append(on_processes_once())
-        if ray_out != out:
+        ray_runs.append(timed(partial(run_recipe, recipe, ray_out, progress=False)))
+        process_runs.append(
+            timed(partial(run_recipe, recipe, local, processes=cores, progress=False))
+        )
+        shutil.rmtree(local)
+        if i:
             shutil.rmtree(ray_out)
-    on_ray = ray_runs[0][0]
-    ray_wall, ray_cpu = (median(run[k] for run in ray_runs) for k in (1, 2))
-    on_processes = process_runs[0][0]
-    processes_wall, processes_cpu = (median(run[k] for run in process_runs) for k in (1, 2))
+    on_ray, on_processes = ray_runs[0][0], process_runs[0][0]
+    ray_wall, ray_cpu = _medians(ray_runs)
+    processes_wall, processes_cpu = _medians(process_runs)
     floor_seconds, encoded = floor_pass(recipe, out, processes=cores)
     floor = on_ray.samples / floor_seconds  # floor_seconds are CPU seconds of its workers
     note = f"floor: {encoded} images in {floor_seconds:.1f} CPU s; {cores} cores"
@@ -88,6 +82,11 @@ def measure(recipe_path: Path, work: Path, cores: int) -> list[Result]:
             f"{', '.join(f'{r[2]:.1f}' for r in process_runs)}",
         ),
     ]
+
+
+def _medians(runs: list[tuple]) -> tuple[float, float]:
+    """Median wall and CPU seconds of `timed` results."""
+    return median(run[1] for run in runs), median(run[2] for run in runs)
 
 
 def profile(recipe_path: Path, work: Path, limit: int | None = None) -> list[Result]:

@@ -164,17 +164,17 @@ def index_table(rows: list[dict[str, Any]], schema: pa.Schema) -> pa.Table:
     return table.select(schema.names).combine_chunks()
 
 
-def _stats(unit: Unit, pairs: list[PackedSample], tar_bytes: bytes) -> dict[str, Any]:
+def _stats(unit: Unit, samples: list[PackedSample], tar_bytes: bytes) -> dict[str, Any]:
     return {
         "format_version": FORMAT_VERSION,
         "shard": unit.shard_name,
         "unit": unit.id,
         "split": unit.split,
         "sources": len(unit.refs),
-        "rows": len(pairs),
-        "samples": sum(p.ok for p in pairs),
-        "by_status": dict(sorted(Counter(p.status for p in pairs).items())),
-        "by_task": dict(sorted(Counter(p.task for p in pairs if p.ok).items())),
+        "rows": len(samples),
+        "samples": sum(p.ok for p in samples),
+        "by_status": dict(sorted(Counter(p.status for p in samples).items())),
+        "by_task": dict(sorted(Counter(p.task for p in samples if p.ok).items())),
         "tar_bytes": len(tar_bytes),
         "tar_sha256": hashlib.sha256(tar_bytes).hexdigest(),
     }
