@@ -1,14 +1,17 @@
 """The runner, in-process: validity, determinism, resume and its refusals."""
 
 import json
+import os
 import platform
 import subprocess
 import sys
 import types
 
+import cv2
 import pytest
 import yaml
 
+from dataengine import runner
 from dataengine.recipe import RecipeError, build_recipe
 from dataengine.runner import StageChain, plan_units, run_recipe, worker_start_method
 from dataengine.stage import Resources
@@ -94,6 +97,29 @@ def test_workers_are_spawned_where_torch_is_or_may_be_used(tiny_recipe, monkeypa
     stage = tiny_recipe.stages[-1]
     monkeypatch.setattr(stage, "resources", Resources(holds_model=True))
     assert worker_start_method(tiny_recipe) == "spawn"  # the model may run torch
+
+
+@pytest.mark.skipif(platform.system() != "Linux", reason="workers are forked on Linux only")
+def test_each_worker_runs_opencv_on_its_share_of_the_cores(tiny_recipe, tmp_path, monkeypatch):
+    """OpenCV sizes its thread pool to the machine in every process; a pool's worker gets
+    its share (6 cores, 2 workers: 3 threads each), a run in this process keeps OpenCV's."""
+    seen = tmp_path / "threads"
+    decode = type(tiny_recipe.stages[0])
+    process = decode.process
+
+    def recording(self, unit):
+        with open(seen, "a") as f:
+            f.write(f"{cv2.getNumThreads()}\n")
+        return process(self, unit)
+
+    monkeypatch.setattr(decode, "process", recording)  # on the class: forked workers see it
+    monkeypatch.setattr(runner, "worker_start_method", lambda recipe: "fork")
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(6)))
+    run_recipe(tiny_recipe, tmp_path / "pool", processes=2, progress=False)
+    assert set(seen.read_text().split()) == {"3"}
+    seen.unlink()
+    run_recipe(tiny_recipe, tmp_path / "here", in_process=True, progress=False)
+    assert set(seen.read_text().split()) == {str(cv2.getNumThreads())}
 
 
 @pytest.mark.parametrize(
