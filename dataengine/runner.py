@@ -353,7 +353,7 @@ def _execute_on_processes(
         return
     context = multiprocessing.get_context(start)
     job = pickle.dumps(StageChain(recipe.stages, recipe.source, writer))
-    cpus = len(os.sched_getaffinity(0)) / processes  # each worker's share of the machine
+    cpus = _usable_cpus() / processes  # each worker's share of the machine
     with ProcessPoolExecutor(processes, context, _start_worker, (job, cpus)) as pool:
         queue, waiting = iter(units), set()
         for unit in itertools.islice(queue, 2 * processes):
@@ -377,6 +377,14 @@ def _start_worker(job: bytes, cpus: float) -> None:
 
 def _worker_unit(unit: Unit) -> dict[str, Any]:
     return _run_and_write(_WORKER_CHAIN, unit)
+
+
+def _usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity where the OS has one, as in a
+    container limited to some cores), else the machine's."""
+    if hasattr(os, "sched_getaffinity"):  # Linux
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def _codec_threads(cpus: float) -> None:
