@@ -20,7 +20,6 @@ import dataclasses
 import itertools
 import logging
 import multiprocessing
-import os
 import pickle
 import platform
 import sys
@@ -32,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from dataengine import heap
+from dataengine.mine.parallel import cores
 from dataengine.recipe import Recipe, RecipeError
 from dataengine.schema import SPLITS, Unit, canonical_json, derive_seed
 from dataengine.sinks.layout import Layout
@@ -316,12 +316,12 @@ def _execute_in_process(recipe: Recipe, units: list[Unit], writer: ShardWriter):
 
 def _run_and_write(chain: StageChain, unit: Unit) -> dict[str, Any]:
     """One unit on a local executor, written by the chain's writer. A fresh unit per run
-    of the chain: the plan keeps only
-    references, so the pixels and pairs of a written shard are freed (memory stays flat as
-    the corpus grows). Then glibc's whole free pages go back to the kernel: freed buffers
-    of units of different shapes would otherwise fragment the heap and the resident set
-    creep up unit after unit (the written unit's own pixels, still held, stay mapped for
-    the next unit to reuse). On Ray, `_PickledCall` releases after each unit."""
+    of the chain: the plan keeps only references, so the pixels and pairs of a written
+    shard are freed (memory stays flat as the corpus grows). Then glibc's whole free pages
+    go back to the kernel: freed buffers of units of different shapes would otherwise
+    fragment the heap and the resident set creep up unit after unit (the written unit's
+    own pixels, still held, stay mapped for the next unit to reuse). On Ray, `_PickledCall`
+    releases after each unit."""
     done = chain(dataclasses.replace(unit, sources=[], pairs=[], packed=[]))
     stats = chain.writer.write(done)
     heap.release()
@@ -353,7 +353,7 @@ def _execute_on_processes(
         return
     context = multiprocessing.get_context(start)
     job = pickle.dumps(StageChain(recipe.stages, recipe.source, writer))
-    cpus = _usable_cpus() / processes  # each worker's share of the machine
+    cpus = cores() / processes  # each worker's share of the machine
     with ProcessPoolExecutor(processes, context, _start_worker, (job, cpus)) as pool:
         queue, waiting = iter(units), set()
         for unit in itertools.islice(queue, 2 * processes):
@@ -377,14 +377,6 @@ def _start_worker(job: bytes, cpus: float) -> None:
 
 def _worker_unit(unit: Unit) -> dict[str, Any]:
     return _run_and_write(_WORKER_CHAIN, unit)
-
-
-def _usable_cpus() -> int:
-    """The CPUs this process may run on (its affinity where the OS has one, as in a
-    container limited to some cores), else the machine's."""
-    if hasattr(os, "sched_getaffinity"):  # Linux
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
 
 
 def _codec_threads(cpus: float) -> None:

@@ -2,6 +2,7 @@
 
 import json
 import os
+import pickle
 import platform
 import subprocess
 import sys
@@ -120,6 +121,17 @@ def test_each_worker_runs_opencv_on_its_share_of_the_cores(tiny_recipe, tmp_path
     seen.unlink()
     run_recipe(tiny_recipe, tmp_path / "here", in_process=True, progress=False)
     assert set(seen.read_text().split()) == {str(cv2.getNumThreads())}
+
+
+def test_a_ray_worker_runs_opencv_on_the_cpus_its_task_holds():
+    """`_PickledCall` is what every Ray task and actor of a run calls per unit."""
+    before = cv2.getNumThreads()
+    try:
+        call = runner._PickledCall(lambda unit: (unit, cv2.getNumThreads()), 3)
+        result = call({"unit": [pickle.dumps("a unit")]})
+        assert pickle.loads(result["unit"][0]) == ("a unit", 3)
+    finally:
+        cv2.setNumThreads(before)
 
 
 @pytest.mark.parametrize(
