@@ -17,10 +17,12 @@ import numpy as np
 import skimage.data
 
 from dataengine.instruct.template_stage import TemplateInstructions
-from dataengine.registry import MAKERS
+from dataengine.registry import all_makers
 from dataengine.schema import CATEGORIES, Pair, SourceImage, Unit
 from dataengine.sources.shapes_world import load_shape, shapes_refs
 from dataengine.synth.stage import Pairs, PairsParams
+
+MAKERS = all_makers()  # every family imported
 
 PANEL_HEIGHT = 128
 LABEL_HEIGHT = 16

@@ -15,9 +15,11 @@ from pathlib import Path
 from benchmark.perf.codec_floor import floor_pass, warm_up
 from benchmark.perf.report import Result
 from dataengine.recipe import build_recipe
-from dataengine.registry import MAKERS
+from dataengine.registry import all_makers
 from dataengine.runner import run_recipe
 from dataengine.schema import CATEGORIES
+
+MAKERS = all_makers()  # every family imported
 
 # Operators that are a few array passes each: their pairs should cost little beyond codecs.
 CHEAP_TASKS = (

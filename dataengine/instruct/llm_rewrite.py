@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from dataengine.instruct.prompts import ChatRequest, guide_lines, rewrite_messages
 from dataengine.instruct.validation import Expectations, expectations_for
 from dataengine.instruct.writer import LLMWriter, WriterParams
+from dataengine.registry import is_task, task_names
 from dataengine.schema import Pair
-from dataengine.synth.base import MAKERS
 
 
 @dataclass
@@ -41,10 +41,8 @@ class LLMRewrite(LLMWriter):
         if not 1 <= params.variants <= 16:
             raise ValueError(f"variants is {params.variants}; ask for 1 to 16 rewrites")
         for task in params.tasks or []:
-            if task not in MAKERS:
-                raise ValueError(
-                    f"tasks: unknown task {task!r}; known: {', '.join(sorted(MAKERS))}"
-                )
+            if not is_task(task):
+                raise ValueError(f"tasks: unknown task {task!r}; known: {', '.join(task_names())}")
 
     def wants(self, pair: Pair) -> bool:
         tasks = self.params.tasks

@@ -49,17 +49,18 @@ class Select(Stage):
 
     @classmethod
     def validate(cls, params: SelectParams) -> None:
-        from dataengine.registry import MAKERS  # every pair maker registered by then
+        from dataengine.registry import task_names
 
+        tasks = task_names()
         for scope, bounds in params.thresholds.items():
-            if scope != DEFAULT and scope not in MAKERS:
+            if scope != DEFAULT and scope not in tasks:
                 raise ValueError(
                     f"thresholds.{scope}: not a task; use 'default' or a task id "
-                    f"({', '.join(sorted(MAKERS))})"
+                    f"({', '.join(tasks)})"
                 )
             for key in bounds:
                 _parse_bound(key, f"thresholds.{scope}.{key}")
-        _validate_corpus_rules(params, MAKERS)
+        _validate_corpus_rules(params, tasks)
 
     def process(self, unit: Unit) -> Unit:
         for pair in unit.pairs:
@@ -98,12 +99,12 @@ def _parse_bound(key: str, where: str) -> tuple[str, str]:
     return kind, name
 
 
-def _validate_corpus_rules(params: SelectParams, makers) -> None:
+def _validate_corpus_rules(params: SelectParams, tasks: list[str]) -> None:
     if params.max_per_task is not None and params.max_per_task < 1:
         raise ValueError(f"max_per_task is {params.max_per_task}; give at least 1, or drop it")
     for task, quota in params.quotas.items():
-        if task not in makers:
-            raise ValueError(f"quotas.{task}: not a task; known tasks: {', '.join(sorted(makers))}")
+        if task not in tasks:
+            raise ValueError(f"quotas.{task}: not a task; known tasks: {', '.join(tasks)}")
         if quota < 0:
             raise ValueError(f"quotas.{task} is {quota}; give 0 or more samples")
     for split in params.quota_splits:

@@ -47,10 +47,10 @@ class TextLegibility(Stage):
 
     @classmethod
     def validate(cls, params: TextLegibilityParams) -> None:
-        from dataengine.registry import MAKERS
+        from dataengine.registry import is_task
 
         for task in params.tasks:
-            if task not in MAKERS:
+            if not is_task(task):
                 raise ValueError(f"tasks: {task!r} is not a task; e.g. text_render")
         if params.max_side < 32:
             raise ValueError(f"max_side is {params.max_side}; give at least 32 px")

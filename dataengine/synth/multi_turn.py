@@ -52,12 +52,12 @@ class MultiTurnEdit(PairMaker):
     @property
     def pool(self) -> dict[str, type[PairMaker]]:
         """The makers turns are drawn from: every registered family unless a test narrows
-        it. The registry is imported first because a process may so far hold only some
-        families (a Ray worker imports what it unpickles), and the pool decides the chains."""
+        it. Every family is imported first because a process may so far hold only some
+        (a worker imports what its recipe names), and the pool decides the chains."""
         if self._pool is None:
-            import dataengine.registry  # noqa: F401  (registers every family)
+            from dataengine.registry import all_makers
 
-            self._pool = MAKERS
+            self._pool = all_makers()
         return self._pool
 
     def accepts(self, source: SourceImage) -> bool:

@@ -14,9 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
+from dataengine.registry import is_task, maker_class, task_names
 from dataengine.schema import Pair, SourceImage, Unit, content_key, derive_seed, rng_for
 from dataengine.stage import Resources, Stage
-from dataengine.synth.base import MAKERS, Made, PairError, PairMaker
+from dataengine.synth.base import Made, PairError, PairMaker
 
 
 @dataclass
@@ -43,12 +44,12 @@ class Pairs(Stage):
         if not params.tasks:
             raise ValueError(
                 f"tasks is empty; list task weights, e.g. {{canny_extraction: 1}}; "
-                f"known tasks: {', '.join(sorted(MAKERS))}"
+                f"known tasks: {', '.join(task_names())}"
             )
         for task, weight in params.tasks.items():
-            if task not in MAKERS:
+            if not is_task(task):
                 raise ValueError(
-                    f"tasks: unknown task {task!r}; known tasks: {', '.join(sorted(MAKERS))}"
+                    f"tasks: unknown task {task!r}; known tasks: {', '.join(task_names())}"
                 )
             if weight <= 0:
                 raise ValueError(f"tasks.{task}: weight {weight} must be positive")
@@ -62,16 +63,13 @@ class Pairs(Stage):
     def __init__(self, params: PairsParams | None = None, **kwargs):
         super().__init__(params, **kwargs)
         # Tasks are drawn per source; only partners come from the rest of the unit.
-        self.per_source = all(MAKERS[task].partners == 0 for task in self.params.tasks)
-        if any(MAKERS[task].needs_model for task in self.params.tasks):
+        self.per_source = all(maker_class(task).partners == 0 for task in self.params.tasks)
+        if any(maker_class(task).needs_model for task in self.params.tasks):
             self.resources = Resources(
                 holds_model=True, num_gpus=self.params.num_gpus, max_actors=self.params.max_actors
             )
 
     def setup(self) -> None:
-        # A worker process holds only the modules it unpickled: register every family first.
-        import dataengine.registry  # noqa: F401
-
         self.makers = {task: _maker(task, self.params) for task in sorted(self.params.tasks)}
         for maker in self.makers.values():
             maker.setup()
@@ -167,14 +165,14 @@ class Pairs(Stage):
 
 
 def _maker(task: str, params: PairsParams) -> PairMaker:
-    return MAKERS[task](model=params.models.get(task), **params.options.get(task, {}))
+    return maker_class(task)(model=params.models.get(task), **params.options.get(task, {}))
 
 
 def _validate_options(params: PairsParams) -> None:
     for task, options in params.options.items():
         if task not in params.tasks:
             raise ValueError(f"options.{task}: {task} is not in tasks; add it or drop its options")
-        accepted = set(inspect.signature(MAKERS[task].__init__).parameters) - {"self", "model"}
+        accepted = set(inspect.signature(maker_class(task).__init__).parameters) - {"self", "model"}
         for key in options:
             if key not in accepted:
                 hint = ", ".join(sorted(accepted)) or "none"
@@ -183,14 +181,14 @@ def _validate_options(params: PairsParams) -> None:
 
 def _validate_models(params: PairsParams) -> None:
     for task in params.tasks:
-        if MAKERS[task].needs_model and task not in params.models:
+        if maker_class(task).needs_model and task not in params.models:
             raise ValueError(
                 f"tasks.{task} runs a model: give its local path as models: {{{task}: PATH}}"
             )
     for task, path in params.models.items():
         if task not in params.tasks:
             raise ValueError(f"models.{task}: {task} is not in tasks; add it or drop the path")
-        if not MAKERS[task].needs_model:
+        if not maker_class(task).needs_model:
             raise ValueError(f"models.{task}: {task} uses no model; drop the path")
         if not Path(path).exists():
             raise ValueError(f"models.{task}: {path} does not exist; give a local model folder")

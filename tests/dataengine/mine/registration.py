@@ -7,12 +7,12 @@ import pytest
 
 
 def register_mining(mp: pytest.MonkeyPatch) -> None:
-    import dataengine.registry  # noqa: F401  (the product's own registrations come first)
     from dataengine.instruct import templates
     from dataengine.mine.phrasings import PHRASINGS
     from dataengine.mine.source import MinedPairs
-    from dataengine.registry import SOURCES
-    from dataengine.synth.base import MAKERS
+    from dataengine.registry import SOURCES, all_makers
+
+    MAKERS = all_makers()  # the product's own registrations come first
 
     unlisted = [task for task in PHRASINGS if task not in MAKERS]
     from dataengine.mine import pair_maker  # its first import registers the makers

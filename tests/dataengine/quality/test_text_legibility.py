@@ -11,10 +11,12 @@ from dataengine.quality.text_legibility import (
     read_match,
     text_region,
 )
-from dataengine.registry import MAKERS
+from dataengine.registry import all_makers
 from dataengine.schema import Pair, SourceImage
 from dataengine.synth.text_render import text_extent
 from tests.dataengine.quality.crafted import unit
+
+MAKERS = all_makers()  # every family imported
 
 
 @pytest.fixture(scope="module")

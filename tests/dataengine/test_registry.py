@@ -1,0 +1,84 @@
+"""The registry's tables against what the modules define, and what a recipe imports."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from dataengine.registry import (
+    FAMILIES,
+    SOURCES,
+    STAGES,
+    LazyTable,
+    all_makers,
+    is_task,
+    maker_class,
+    task_names,
+)
+
+
+def test_every_family_registers_exactly_the_tasks_listed_for_it():
+    registered = {
+        task: cls.__module__
+        for task, cls in all_makers().items()
+        if cls.__module__.startswith("dataengine.")  # not a maker a test registered
+    }
+    listed = {task: module for module, tasks in FAMILIES.items() for task in tasks}
+    assert registered == listed
+    assert len(listed) == 53
+
+
+@pytest.mark.parametrize("table", [SOURCES, STAGES], ids=["sources", "stages"])
+def test_every_listed_name_imports_the_class_of_that_name(table):
+    for name in list(table):
+        assert table[name].name == name
+
+
+def test_a_recipe_imports_only_the_stages_and_families_it_names():
+    # A fresh interpreter: this one has imported everything already.
+    script = (
+        "import sys\n"
+        "from dataengine.recipe import load_recipe\n"
+        "recipe = load_recipe('pipelines/recipes/resize.yaml')\n"
+        "for stage in recipe.stages: stage.setup()\n"
+        "print(' '.join(sorted(m for m in sys.modules if m.startswith('dataengine'))))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    loaded = set(done.stdout.split())
+    assert {"dataengine.synth.generation", "dataengine.sources.decode_stage"} <= loaded
+    unnamed = {
+        "dataengine.mine.source",  # the mined_pairs source
+        "dataengine.instruct.llm_rewrite",
+        "dataengine.quality.stages",
+        "dataengine.synth.semantic",  # a family the recipe's tasks do not use
+        "dataengine.synth.multi_turn",
+    }
+    assert not unnamed & loaded
+
+
+def test_task_names_are_known_without_importing_their_families():
+    assert "change_color" in task_names()
+    assert is_task("mined_add") and not is_task("canny")
+    assert maker_class("change_color").task == "change_color"
+    with pytest.raises(KeyError):
+        maker_class("canny")
+
+
+def test_a_name_set_in_a_table_wins_and_can_be_taken_back(monkeypatch):
+    table = LazyTable({"folder": "dataengine.sources.folder:FolderSource"})
+
+    class Other:
+        name = "other"
+
+    monkeypatch.setitem(table, "other", Other)
+    monkeypatch.setitem(table, "folder", Other)
+    assert table["other"] is Other and table["folder"] is Other
+    assert sorted(table) == ["folder", "other"] and len(table) == 2
+    monkeypatch.undo()
+    assert list(table) == ["folder"]
+    assert table["folder"].__name__ == "FolderSource"
+    with pytest.raises(KeyError):
+        table["other"]
