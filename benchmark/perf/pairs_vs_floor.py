@@ -2,15 +2,16 @@
 
 The recipe runs through the same runner as `ace data run`: on a local Ray started before
 the clock, whose workers have run a warm-up slice of the recipe (a user's cluster is
-already up), and on local worker processes (`--processes`), launch to exit; the floor
-runs on the same sources right after, in warmed processes. `profile` says where the
-recipe's CPU time goes.
+already up), on local worker processes (`--processes`) and in this process
+(`--in-process`), launch to exit; the floor runs on the same sources right after, in
+warmed processes. `profile` says where the recipe's CPU time goes.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import time
 from functools import partial
 from pathlib import Path
 from statistics import median
@@ -29,14 +30,14 @@ def measure(recipe_path: Path, work: Path, cores: int) -> list[Result]:
     """On a running Ray (started by the caller) and on local worker processes."""
     recipe = load_recipe(recipe_path)
     out, warm = work / recipe.name, work / f"{recipe.name}-warm-up"
-    local = work / f"{recipe.name}-processes"
-    for path in (out, warm, local):
+    local, own = work / f"{recipe.name}-processes", work / f"{recipe.name}-in-process"
+    for path in (out, warm, local, own):
         shutil.rmtree(path, ignore_errors=True)
     # Start the Ray workers and let them import the engine, as on a cluster already running.
     run_recipe(recipe, warm, limit=recipe.unit_size * cores, progress=False)
-    # Ray and processes in interleaved rounds, medians of each: one run of each swung the
-    # ratio between 0.84 and 0.94 here. The first Ray run's output is the one kept.
-    ray_runs, process_runs = [], []
+    # Ray, processes and in-process in interleaved rounds, medians of each: one run of each
+    # swung the ratio between 0.84 and 0.94 here. The first Ray run's output is kept.
+    ray_runs, process_runs, own_runs = [], [], []
     for i in range(REPEATS):
         ray_out = out if i == 0 else work / f"{recipe.name}-ray-{i}"
         ray_runs.append(timed(partial(run_recipe, recipe, ray_out, progress=False)))
@@ -44,11 +45,14 @@ def measure(recipe_path: Path, work: Path, cores: int) -> list[Result]:
             timed(partial(run_recipe, recipe, local, processes=cores, progress=False))
         )
         shutil.rmtree(local)
+        own_runs.append(_in_process(recipe, own))
+        shutil.rmtree(own)
         if i:
             shutil.rmtree(ray_out)
     on_ray, on_processes = ray_runs[0][0], process_runs[0][0]
     ray_wall, ray_cpu = _medians(ray_runs)
     processes_wall, processes_cpu = _medians(process_runs)
+    own_wall, own_cpu = _medians(own_runs)
     floor_seconds, encoded = floor_pass(recipe, out, processes=cores)
     floor = on_ray.samples / floor_seconds  # floor_seconds are CPU seconds of its workers
     note = f"floor: {encoded} images in {floor_seconds:.1f} CPU s; {cores} cores"
@@ -81,7 +85,27 @@ def measure(recipe_path: Path, work: Path, cores: int) -> list[Result]:
             f"{', '.join(f'{r[2]:.1f}' for r in ray_runs)}, on processes "
             f"{', '.join(f'{r[2]:.1f}' for r in process_runs)}",
         ),
+        Result(
+            f"{recipe.name} recipe: Ray (running) / in-process, pairs per CPU second",
+            on_ray.samples / ray_cpu,
+            "pairs/CPU s",
+            baseline=own_runs[0][0].samples / own_cpu,
+            baseline_name="in-process",
+            note=f"medians of {REPEATS} interleaved runs each: wall {ray_wall:.1f} s on Ray, "
+            f"{own_wall:.1f} s in-process; CPU s on Ray (the machine's, Ray's daemons "
+            f"included) {', '.join(f'{r[2]:.1f}' for r in ray_runs)}, in-process (this "
+            f"process's own, so not Ray's idle daemons) "
+            f"{', '.join(f'{r[2]:.1f}' for r in own_runs)}",
+        ),
     ]
+
+
+def _in_process(recipe, out: Path) -> tuple:
+    """run_recipe in this process: its summary, wall seconds and this process's own CPU
+    seconds (Ray, running beside it for the interleaved runs, is not charged to it)."""
+    clock = time.process_time()
+    summary, wall, _ = timed(partial(run_recipe, recipe, out, in_process=True, progress=False))
+    return summary, wall, time.process_time() - clock
 
 
 def _medians(runs: list[tuple]) -> tuple[float, float]:
