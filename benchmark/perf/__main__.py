@@ -11,6 +11,7 @@ from pathlib import Path
 
 from benchmark.perf import families, latents, memory, mining, model, pairs_vs_floor, resize
 from benchmark.perf.report import format_table, write_results
+from dataengine.mine.parallel import cores as parallel_cores
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     from dataengine.runner import quiet_ray_logs
 
     quiet_ray_logs()
-    cores = pairs_vs_floor.cores()
+    cores = parallel_cores()
     ray.init(num_cpus=cores, include_dashboard=False, log_to_driver=False)
     try:
         results = pairs_vs_floor.measure(args.recipe, args.out / "work", cores)

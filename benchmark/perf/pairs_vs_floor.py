@@ -9,7 +9,6 @@ warmed processes. `profile` says where the recipe's CPU time goes.
 
 from __future__ import annotations
 
-import os
 import shutil
 import time
 from functools import partial
@@ -126,7 +125,3 @@ def profile(recipe_path: Path, work: Path, limit: int | None = None) -> list[Res
         Result(f"{recipe.name} recipe CPU share: {part}", value, "CPU s", total, "whole run")
         for part, value in sorted(seconds.items(), key=lambda kv: -kv[1])
     ]
-
-
-def cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -319,7 +318,9 @@ def measure(work: Path, cores: int) -> list[Result]:
 
 
 if __name__ == "__main__":
-    cores = len(os.sched_getaffinity(0))
     from benchmark.perf.report import format_table
+    from dataengine.mine.parallel import cores as parallel_cores
+
+    cores = parallel_cores()
 
     print(format_table(measure(Path("data/bench/work"), cores)))
