@@ -26,7 +26,7 @@ REPEATS = 3  # interleaved runs on each executor (odd: the median is one of them
 
 
 def measure(recipe_path: Path, work: Path, cores: int) -> list[Result]:
-    """On a running Ray (started by the caller) and on local worker processes."""
+    """On a running Ray (started by the caller), on local worker processes and in-process."""
     recipe = load_recipe(recipe_path)
     out, warm = work / recipe.name, work / f"{recipe.name}-warm-up"
     local, own = work / f"{recipe.name}-processes", work / f"{recipe.name}-in-process"
