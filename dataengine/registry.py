@@ -30,6 +30,9 @@ class LazyTable(MutableMapping):
             self._classes[name] = getattr(importlib.import_module(module), attribute)
         return self._classes[name]
 
+    def __contains__(self, name: object) -> bool:  # without importing anything
+        return name in self._classes or name in self._paths
+
     def __setitem__(self, name: str, cls: type) -> None:
         self._classes[name] = cls
 

@@ -67,6 +67,13 @@ def test_task_names_are_known_without_importing_their_families():
         maker_class("canny")
 
 
+def test_a_name_is_known_without_importing_its_module():
+    table = LazyTable({"broken": "dataengine.no_such_module:Nothing"})
+    assert "broken" in table and "other" not in table
+    with pytest.raises(ModuleNotFoundError, match=r"dataengine\.no_such_module"):
+        table["broken"]
+
+
 def test_a_name_set_in_a_table_wins_and_can_be_taken_back(monkeypatch):
     table = LazyTable({"folder": "dataengine.sources.folder:FolderSource"})
 
