@@ -27,7 +27,6 @@ def test_every_family_registers_exactly_the_tasks_listed_for_it():
     }
     listed = {task: module for module, tasks in FAMILIES.items() for task in tasks}
     assert registered == listed
-    assert len(listed) == 53
 
 
 @pytest.mark.parametrize("table", [SOURCES, STAGES], ids=["sources", "stages"])
