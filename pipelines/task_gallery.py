@@ -22,7 +22,8 @@ from dataengine.schema import CATEGORIES, Pair, SourceImage, Unit
 from dataengine.sources.shapes_world import load_shape, shapes_refs
 from dataengine.synth.stage import Pairs, PairsParams
 
-MAKERS = all_makers()  # every family imported
+# Every family imported; mined pairs come from the mining source, not from a gallery photo.
+MAKERS = {task: m for task, m in all_makers().items() if not getattr(m, "mined", False)}
 
 PANEL_HEIGHT = 128
 LABEL_HEIGHT = 16
@@ -126,7 +127,9 @@ def _header() -> list[str]:
         "task's pair maker on the bundled sample images; the strip shows the input frames "
         "(each followed by its mask, white = region to edit) and the target, and the last "
         "column one of the task's template instructions. `{image}` names the first input "
-        "frame, `{image1}` the second, as in ACE.",
+        "frame, `{image1}` the second, as in ACE. The mined tasks (`mined_add`, "
+        "`mined_edit`, `mined_remove`) pair two photos found by the mining source: see "
+        "MINING.md.",
         "",
         "Regenerate with `make docs` (`python -m pipelines.task_gallery`).",
         "",
