@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 
@@ -9,3 +11,11 @@ def shard_bytes(out: Path) -> dict[str, bytes]:
     """Every shard and index file of an output, by relative path."""
     files = sorted(out.glob("shards/*.tar")) + sorted(out.glob("index/*.parquet"))
     return {str(p.relative_to(out)): p.read_bytes() for p in files}
+
+
+def fresh_python(script: str) -> str:
+    """Run a script in a fresh interpreter (the test process has imported everything
+    already, so only a new one shows what a command loads); its stdout."""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return done.stdout

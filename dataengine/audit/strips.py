@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 
 from dataengine.audit.summary import Item
+from dataengine.corpus import tar_samples
 from dataengine.sinks.encode import decode_member, encode_jpeg
 from dataengine.sinks.layout import Layout
 
@@ -37,11 +38,10 @@ def write_strips(out: Path, items: list[Item], folder: Path, height: int) -> dic
 
 
 def _samples(tar: Path, keys: set[str]):
-    import webdataset as wds
-
-    for sample in wds.WebDataset(str(tar), shardshuffle=False, empty_check=False):
-        if sample["__key__"] in keys:
-            yield sample["__key__"], sample
+    with tar.open("rb") as stream:
+        for sample in tar_samples(stream):
+            if sample["__key__"] in keys:
+                yield sample["__key__"], sample
 
 
 def strip(members: dict, height: int) -> np.ndarray:

@@ -18,6 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from dataengine.corpus import tar_samples
 from dataengine.sinks.encode import decode_member
 from dataengine.sinks.layout import Layout
 
@@ -52,19 +53,18 @@ def sample_code(meta: dict, members: dict[str, bytes]) -> bytes:
 
 def hash_shard(tar_path: str) -> pa.Table:
     """Codes of every sample in one shard tar."""
-    import webdataset as wds
-
     rows = []
-    for sample in wds.WebDataset(tar_path, shardshuffle=False, empty_check=False):
-        meta = json.loads(sample["json"])
-        rows.append(
-            {
-                "key": sample["__key__"],
-                "task": meta["task"],
-                "split": meta["split"],
-                "code": sample_code(meta, sample),
-            }
-        )
+    with open(tar_path, "rb") as stream:
+        for sample in tar_samples(stream):
+            meta = json.loads(sample["json"])
+            rows.append(
+                {
+                    "key": sample["__key__"],
+                    "task": meta["task"],
+                    "split": meta["split"],
+                    "code": sample_code(meta, sample),
+                }
+            )
     return pa.Table.from_pylist(rows, schema=HASH_SCHEMA)
 
 

@@ -12,12 +12,12 @@ import glob
 import json
 import logging
 import os
-import re
 import tarfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
+from dataengine.corpus import MEMBER_NAME
 from dataengine.schema import SourceImage
 from dataengine.sources.base import Source, SourceRef
 from dataengine.sources.folder import STATUS_READ_ERROR, clean_caption, failed
@@ -27,7 +27,6 @@ log = logging.getLogger(__name__)
 STATUS_MISSING_IMAGE = "missing_image"
 
 # WebDataset's rule: the key is the member name up to the first dot of its basename.
-_MEMBER_NAME = re.compile(r"^((?:.*/|)[^.]+)[.]([^/]*)$")
 # Gzip, bzip2, xz, zstd: a compressed tar has no byte offsets to seek to.
 _COMPRESSED_MAGIC = (b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00", b"\x28\xb5\x2f\xfd")
 
@@ -156,7 +155,7 @@ def group_members(members: list[tarfile.TarInfo], path: str) -> dict[str, dict]:
     samples: dict[str, dict[str, tarfile.TarInfo]] = {}
     repeated = 0
     for member in members:
-        match = _MEMBER_NAME.match(member.name)
+        match = MEMBER_NAME.match(member.name)
         if member.isfile() and match:
             key, ext = match.group(1), match.group(2).lower()  # WebDataset lowercases too
             parts = samples.setdefault(key, {})

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
 from dataengine.registry import (
@@ -17,6 +14,7 @@ from dataengine.registry import (
     maker_class,
     task_names,
 )
+from tests.helpers import fresh_python
 
 
 def test_every_family_registers_exactly_the_tasks_listed_for_it():
@@ -44,9 +42,8 @@ def test_a_recipe_imports_only_the_stages_and_families_it_names():
         "for stage in recipe.stages: stage.setup()\n"
         "print(' '.join(sorted(m for m in sys.modules if m.startswith('dataengine'))))\n"
     )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    loaded = set(done.stdout.split())
+    stdout = fresh_python(script)
+    loaded = set(stdout.split())
     assert {"dataengine.synth.generation", "dataengine.sources.decode_stage"} <= loaded
     unnamed = {
         "dataengine.mine.source",  # the mined_pairs source

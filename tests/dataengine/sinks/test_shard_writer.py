@@ -10,6 +10,7 @@ from dataengine.schema import Frame, Pair, Unit
 from dataengine.sinks.encode import decode_member
 from dataengine.sinks.layout import Layout
 from dataengine.sinks.shard_writer import FIXED_MTIME, ShardWriter, remove_temporaries
+from tests.helpers import fresh_python
 
 
 def _unit() -> Unit:
@@ -149,9 +150,6 @@ def test_index_table_refuses_a_column_outside_the_schema():
 def test_writing_a_shard_imports_no_pandas(tmp_path):
     """pyarrow imports pandas (0.35 s) when it builds arrays from Python objects; a worker
     process that only writes shards should never pay for it."""
-    import subprocess
-    import sys
-
     script = (
         f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); "
         "from test_shard_writer import _unit; "
@@ -159,7 +157,6 @@ def test_writing_a_shard_imports_no_pandas(tmp_path):
         f"ShardWriter({str(tmp_path)!r}).write(_unit()); "
         "print('pandas' in sys.modules)"
     )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "False"
+    stdout = fresh_python(script)
+    assert stdout.strip() == "False"
     assert Layout(tmp_path).index("val-000003").exists()

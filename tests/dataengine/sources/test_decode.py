@@ -15,6 +15,7 @@ import pytest
 from PIL import ExifTags, Image, ImageFile
 
 from dataengine.sources.decode import KINDS, DecodedImage, ImageError, _to_rgb, decode_image
+from tests.helpers import fresh_python
 
 
 def encode(im: Image.Image, fmt: str, **params) -> bytes:
@@ -480,9 +481,6 @@ def test_mutated_files_give_an_image_or_an_image_error():
 def test_common_formats_decode_without_loading_every_plugin(tmp_path):
     """A fresh process decodes a JPEG without `Image.init()` (which imports every Pillow
     plugin, 30-40 ms per worker), and still decodes a WebP, whose plugin only init loads."""
-    import subprocess
-    import sys
-
     rgb = np.random.default_rng(0).integers(0, 256, (48, 64, 3), np.uint8)
     for fmt in ("JPEG", "WEBP"):
         (tmp_path / fmt).write_bytes(encode(Image.fromarray(rgb), fmt))
@@ -494,6 +492,5 @@ def test_common_formats_decode_without_loading_every_plugin(tmp_path):
         f"webp = decode_image(Path({str(tmp_path / 'WEBP')!r}).read_bytes()); "
         "print(webp.format, webp.image.shape)"
     )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.split("\n")[:2] == ["JPEG (48, 64, 3) False", "WEBP (48, 64, 3)"]
+    stdout = fresh_python(script)
+    assert stdout.split("\n")[:2] == ["JPEG (48, 64, 3) False", "WEBP (48, 64, 3)"]
