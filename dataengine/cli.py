@@ -72,7 +72,11 @@ def _add_run(commands) -> None:
     run = commands.add_parser("run", help="run a recipe into WebDataset shards")
     run.add_argument("recipe", type=Path, help="a recipe YAML, e.g. pipelines/recipes/default.yaml")
     run.add_argument("--out", type=Path, help="output directory (default: data/<recipe name>)")
-    run.add_argument("--limit", type=int, help="use only the first N source images")
+    run.add_argument(
+        "--limit",
+        type=int,
+        help="use only N source images, spread evenly over the source's list (a quick look)",
+    )
     run.add_argument(
         "--input",
         type=Path,

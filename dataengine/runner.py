@@ -36,6 +36,7 @@ from dataengine.recipe import Recipe, RecipeError
 from dataengine.schema import SPLITS, Unit, canonical_json, derive_seed
 from dataengine.sinks.layout import Layout
 from dataengine.sinks.shard_writer import ShardWriter, remove_temporaries, write_run_info
+from dataengine.sources.base import SourceRef
 from dataengine.stage import Stage
 
 log = logging.getLogger(__name__)
@@ -98,6 +99,15 @@ def _running(context: RunContext):
 # --------------------------------------------------------------------------------------------
 
 
+def spread(refs: list[SourceRef], limit: int) -> list[SourceRef]:
+    """`limit` references spread evenly over the sorted list. Sources list their kinds of
+    image in runs (a mined pool's pairs sort before its photos, photos before shapes-world
+    scenes): the first N alone would show one kind."""
+    if limit >= len(refs):
+        return refs
+    return [refs[i * len(refs) // limit] for i in range(limit)]
+
+
 def plan_units(recipe: Recipe, limit: int | None = None) -> list[Unit]:
     """Cut the source references into work units, per split, in a fixed order."""
     try:
@@ -105,7 +115,7 @@ def plan_units(recipe: Recipe, limit: int | None = None) -> list[Unit]:
     except (ValueError, OSError) as exc:  # a missing folder, a table without the column...
         raise RecipeError(f"source ({recipe.source.name}): {exc}") from None
     if limit is not None:
-        refs = refs[:limit]
+        refs = spread(refs, limit)
     fingerprint = canonical_json(recipe.raw)
     units = []
     for split, members in _assign_splits(refs, recipe.splits, recipe.seed).items():

@@ -113,9 +113,9 @@ def _medians(runs: list[tuple]) -> tuple[float, float]:
 
 
 def profile(recipe_path: Path, work: Path, limit: int | None = None) -> list[Result]:
-    """Each part's share of the recipe's CPU time, in-process (on the first `limit` sources
-    when given): what bounds the ratio to the floor, whose work lies inside "read sources",
-    "decode" and the sink's encoding."""
+    """Each part's share of the recipe's CPU time, in-process (on `limit` sources spread
+    over the list when given): what bounds the ratio to the floor, whose work lies inside
+    "read sources", "decode" and the sink's encoding."""
     recipe = load_recipe(recipe_path)
     out = work / f"{recipe.name}-profile"
     shutil.rmtree(out, ignore_errors=True)

@@ -175,9 +175,14 @@ def test_refuses_to_resume_another_recipe(reference, tiny_raw, tmp_path):
         run_recipe(build_recipe(tiny_raw), copy, resume=True, in_process=True, progress=False)
 
 
-def test_limit_takes_the_first_sources(tiny_recipe):
-    units = plan_units(tiny_recipe, limit=5)
-    assert sum(len(u.refs) for u in units) == 5
+def test_limit_spreads_over_every_kind_of_source(tiny_recipe):
+    everything = sorted(r.id for u in plan_units(tiny_recipe) for r in u.refs)
+    kinds = {ref.split("-")[0] for ref in everything}
+    assert len(kinds) > 1 and everything[:5] == sorted(everything[:5])
+    chosen = [r.id for u in plan_units(tiny_recipe, limit=5) for r in u.refs]
+    assert len(chosen) == len(set(chosen)) == 5 and set(chosen) <= set(everything)
+    assert {ref.split("-")[0] for ref in chosen} == kinds  # the first five are all photos
+    assert everything[0] in chosen
 
 
 def test_split_follows_the_group(tiny_recipe):
