@@ -66,12 +66,13 @@ class RunSummary:
 class RunContext:
     """How the run in progress executes, for the global passes its planning starts (a
     mining source embeds its whole pool): they follow the run's executor — in this process
-    for `--in-process` and `--processes`, on the run's own Ray (`--ray-address`) otherwise
-    — and show progress only when the run does."""
+    for `--in-process`, on as many local worker processes for `--processes`, on the run's
+    own Ray (`--ray-address`) otherwise — and show progress only when the run does."""
 
     in_process: bool = False
     ray_address: str | None = None
     progress: bool = True
+    processes: int | None = None  # `--processes N`: global passes use N local workers too
 
 
 _RUN_CONTEXT = RunContext()
@@ -227,9 +228,11 @@ def run_recipe(
     Worker processes may be spawned (see `worker_start_method`), so a script that passes
     `processes` calls this under `if __name__ == "__main__":`.
     """
-    _check_executor(in_process, processes, ray_address)
+    check_executor(in_process, processes, ray_address)
     local = bool(in_process or processes)
-    context = RunContext(in_process=local, ray_address=ray_address, progress=progress)
+    context = RunContext(
+        in_process=local, ray_address=ray_address, progress=progress, processes=processes
+    )
     with _running(context):
         return _run(recipe, Path(out), limit, resume, processes, context)
 
@@ -285,7 +288,8 @@ class _NoBar:
         pass
 
 
-def _check_executor(in_process: bool, processes: int | None, ray_address: str | None) -> None:
+def check_executor(in_process: bool, processes: int | None, ray_address: str | None) -> None:
+    """At most one executor, and a positive number of processes: before any work."""
     if processes is not None and processes < 1:
         raise RecipeError(f"--processes is {processes}; give 1 or more worker processes")
     chosen = [name for name, on in [("--in-process", in_process), ("--processes", processes),
@@ -319,6 +323,7 @@ def _units_to_do(units: list[Unit], writer: ShardWriter, out: Path, resume: bool
 
 
 def _execute_in_process(recipe: Recipe, units: list[Unit], writer: ShardWriter):
+    _ran_work_here()
     chain = StageChain(recipe.stages, recipe.source, writer)
     for unit in units:
         yield _run_and_write(chain, unit)
@@ -343,15 +348,30 @@ def worker_start_method(recipe: Recipe) -> str:
 
     A forked worker starts with the engine already imported: on the resize job (1000
     images, 2 workers) a run took 6.8 s against 7.9 s spawned (mean of four each) and 2.3
-    CPU s less. Forking is safe on Linux while neither side runs torch: OpenMP's thread
-    pool (torch's, once used) does not survive a fork, and a stage holding a model may use
-    torch in the worker. The parent's other threads (BLAS, OpenCV and Arrow pools) are idle
-    at that point, and those libraries re-create their pools in a forked child."""
-    if platform.system() != "Linux" or "torch" in sys.modules:
+    CPU s less. Forking is safe on Linux while neither side runs torch (OpenMP's thread
+    pool, once used, does not survive a fork, and a stage holding a model may use torch in
+    the worker) and while this process has run no work itself: OpenCV's thread pool, once
+    started, does not survive a fork either (see `_WORK_RAN_HERE`). BLAS and Arrow pools
+    re-create themselves in a forked child."""
+    return _start_method(any(stage.resources.holds_model for stage in recipe.stages))
+
+
+def _start_method(holds_model: bool) -> str:
+    if platform.system() != "Linux" or "torch" in sys.modules or holds_model:
         return "spawn"
-    if any(stage.resources.holds_model for stage in recipe.stages):
-        return "spawn"
-    return "fork"
+    return "spawn" if _WORK_RAN_HERE else "fork"
+
+
+# Whether this process has run units or a global pass itself. Their OpenCV calls start its
+# thread pool, and a child forked after that inherits the pool's state without its threads:
+# its first call that touches the pool (cv2.setNumThreads in `_codec_threads`) never
+# returns. Seen in a process that ran a recipe in-process, then with `processes`.
+_WORK_RAN_HERE = False
+
+
+def _ran_work_here() -> None:
+    global _WORK_RAN_HERE
+    _WORK_RAN_HERE = True
 
 
 def _execute_on_processes(
@@ -554,6 +574,7 @@ def map_batches(
     max_actors: int = 1,
     in_process: bool = False,
     ray_address: str | None = None,
+    processes: int | None = None,
 ):
     """Yield make_fn()(batch) for every batch, in input order.
 
@@ -561,12 +582,20 @@ def map_batches(
     the caller cuts the pool into batches (lists of source refs, say), persists what comes
     back, and skips batches already persisted on a rerun. `make_fn` builds the callable once
     per worker (it loads the model); with `holds_model` it runs as an actor pool of up to
-    `max_actors`, else as plain tasks. Batches and results must pickle. Inside a run, the
-    run's executor decides (see RunContext).
+    `max_actors`, else as plain tasks. With `processes`, on that many local worker
+    processes instead, each building its own callable. Batches and results must pickle.
+    Inside a run, the run's executor decides (see RunContext).
     """
+    processes = None if in_process else processes or _RUN_CONTEXT.processes
     in_process = in_process or _RUN_CONTEXT.in_process
     ray_address = ray_address or _RUN_CONTEXT.ray_address
-    if in_process or not batches:
+    if processes and processes > 1 and len(batches) > 1:
+        yield from _map_on_processes(batches, make_fn, processes, holds_model)
+        return
+    if not batches:
+        return
+    if in_process or processes:
+        _ran_work_here()
         fn = make_fn()
         for batch in batches:
             yield fn(batch)
@@ -591,6 +620,28 @@ def map_batches(
             while next_i in pending:
                 yield pending.pop(next_i)
                 next_i += 1
+
+
+def _map_on_processes(batches: list[Any], make_fn, processes: int, holds_model: bool):
+    workers = min(processes, len(batches))
+    context = multiprocessing.get_context(_start_method(holds_model))
+    job = pickle.dumps(make_fn)
+    cpus = cores() / workers
+    with ProcessPoolExecutor(workers, context, _start_batch_worker, (job, cpus)) as pool:
+        yield from pool.map(_worker_batch, batches)
+
+
+_WORKER_FN = None  # what make_fn built in this worker of `_map_on_processes`
+
+
+def _start_batch_worker(job: bytes, cpus: float) -> None:
+    global _WORKER_FN
+    _codec_threads(cpus)
+    _WORKER_FN = pickle.loads(job)()
+
+
+def _worker_batch(batch):
+    return _WORKER_FN(batch)
 
 
 class _BatchTask:

@@ -13,9 +13,10 @@ def shard_bytes(out: Path) -> dict[str, bytes]:
     return {str(p.relative_to(out)): p.read_bytes() for p in files}
 
 
-def fresh_python(script: str) -> str:
+def fresh_python(script: str, timeout: float = 300) -> str:
     """Run a script in a fresh interpreter (the test process has imported everything
     already, so only a new one shows what a command loads); its stdout."""
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    command = [sys.executable, "-c", script]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
     assert done.returncode == 0, done.stderr
     return done.stdout

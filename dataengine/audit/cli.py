@@ -29,6 +29,9 @@ def _add_select(commands) -> None:
     select.add_argument("out", type=Path)
     select.add_argument("--in-process", action="store_true", help="hash without Ray")
     select.add_argument("--ray-address", help="a Ray cluster to hash on (default: a local Ray)")
+    select.add_argument(
+        "--processes", type=int, help="hash on N local worker processes, without Ray"
+    )
     select.set_defaults(handler=_select)
 
 
@@ -75,9 +78,12 @@ def _add_export(commands) -> None:
 
 def _select(args) -> int:
     from dataengine.quality.corpus_selection import select_corpus
+    from dataengine.runner import check_executor
 
+    check_executor(args.in_process, args.processes, args.ray_address)
+    executor = {"in_process": args.in_process, "ray_address": args.ray_address}
     try:
-        done = select_corpus(args.out, in_process=args.in_process, ray_address=args.ray_address)
+        done = select_corpus(args.out, processes=args.processes, **executor)
     except (FileNotFoundError, ValueError) as exc:
         raise RecipeError(str(exc)) from None
     print(

@@ -51,12 +51,14 @@ def select_corpus(
     *,
     in_process: bool = False,
     ray_address: str | None = None,
+    processes: int | None = None,
 ) -> SelectionSummary:
     out = Path(out)
     params = params or params_from_run(out)
     hashed, rejected = 0, []
     if params.dedup:
-        hashed = hash_stale_shards(out, in_process=in_process, ray_address=ray_address)
+        executor = {"in_process": in_process, "ray_address": ray_address, "processes": processes}
+        hashed = hash_stale_shards(out, **executor)
         rejected += near_duplicates(phash.read_codes(out), params.dedup_distance)
     duplicates = len(rejected)
     rejected += over_quota(out, params, excluded={key for key, _ in rejected})
@@ -80,12 +82,15 @@ def params_from_run(out: Path) -> SelectParams:
     return params
 
 
-def hash_stale_shards(out: Path, *, in_process: bool, ray_address: str | None) -> int:
+def hash_stale_shards(
+    out: Path, *, in_process: bool, ray_address: str | None, processes: int | None = None
+) -> int:
     from dataengine.runner import map_batches
 
     stale = phash.stale_shards(out)
     tars = [str(Layout(out).tar(s)) for s in stale]
-    results = map_batches(tars, _hasher, in_process=in_process, ray_address=ray_address)
+    executor = {"in_process": in_process, "ray_address": ray_address, "processes": processes}
+    results = map_batches(tars, _hasher, **executor)
     for shard, table in zip(stale, results, strict=True):
         phash.store(out, shard, table)
     return len(stale)

@@ -17,7 +17,7 @@ from dataengine.recipe import RecipeError, build_recipe
 from dataengine.runner import StageChain, plan_units, run_recipe, worker_start_method
 from dataengine.stage import Resources
 from dataengine.validate import validate_output
-from tests.helpers import shard_bytes
+from tests.helpers import fresh_python, shard_bytes
 
 
 def test_output_is_valid_and_covers_every_source(reference, tiny_recipe):
@@ -91,7 +91,11 @@ def test_a_fresh_command_forks_its_workers_and_writes_the_same_bytes(reference, 
 @pytest.mark.skipif(platform.system() != "Linux", reason="workers are forked on Linux only")
 def test_workers_are_spawned_where_torch_is_or_may_be_used(tiny_recipe, monkeypatch):
     monkeypatch.delitem(sys.modules, "torch", raising=False)
+    monkeypatch.setattr(runner, "_WORK_RAN_HERE", False)
     assert worker_start_method(tiny_recipe) == "fork"
+    monkeypatch.setattr(runner, "_WORK_RAN_HERE", True)
+    assert worker_start_method(tiny_recipe) == "spawn"  # OpenCV's pool would not survive
+    monkeypatch.setattr(runner, "_WORK_RAN_HERE", False)
     monkeypatch.setitem(sys.modules, "torch", types.ModuleType("torch"))
     assert worker_start_method(tiny_recipe) == "spawn"  # its OpenMP pool would not survive
     monkeypatch.delitem(sys.modules, "torch")
@@ -207,3 +211,41 @@ def test_ray_segments_put_cheap_cpu_models_in_the_chain_and_give_others_a_pool()
     stages = [stage("decode"), ocr, stage("pairs"), writer, stage("select"), clip_on_gpu, ocr]
     names = [[s.name for s in segment] for segment in _segments(stages)]
     assert names == [["decode", "ocr", "pairs"], ["writer"], ["select"], ["clip"], ["ocr"]]
+
+
+def _tagged_doubler():
+    return lambda batch: (os.getpid(), [2 * x for x in batch])
+
+
+def test_map_batches_on_processes_returns_worker_results_in_input_order():
+    from dataengine.runner import map_batches
+
+    batches = [[i, i + 1] for i in range(0, 20, 2)]
+    got = list(map_batches(batches, _tagged_doubler, processes=2))
+    assert [doubled for _, doubled in got] == [[2 * x for x in b] for b in batches]
+    assert os.getpid() not in {pid for pid, _ in got}  # the workers did the work
+    inline = list(map_batches(batches, _tagged_doubler, processes=2, in_process=True))
+    assert {pid for pid, _ in inline} == {os.getpid()}
+
+
+def test_worker_processes_after_in_process_work_are_spawned_and_finish(tmp_path):
+    """A process that ran a recipe itself has OpenCV's thread pool running; workers forked
+    from it hung in their first OpenCV call. In a fresh interpreter: the test process has
+    imported torch, which makes the runner spawn anyway."""
+    script = (
+        "import copy\n"
+        "from pathlib import Path\n"
+        "from dataengine.recipe import build_recipe\n"
+        "from dataengine.runner import run_recipe, worker_start_method\n"
+        "from tests.conftest import TINY_RECIPE\n"
+        "from tests.helpers import shard_bytes\n"
+        "if __name__ == '__main__':\n"
+        "    recipe = build_recipe(copy.deepcopy(TINY_RECIPE))\n"
+        "    print(worker_start_method(recipe))\n"
+        f"    alone, pooled = Path({str(tmp_path)!r}) / 'alone', Path({str(tmp_path)!r}) / 'b'\n"
+        "    run_recipe(recipe, alone, in_process=True, progress=False)\n"
+        "    print(worker_start_method(recipe))\n"
+        "    run_recipe(recipe, pooled, processes=2, progress=False)\n"
+        "    print(shard_bytes(alone) == shard_bytes(pooled))\n"
+    )
+    assert fresh_python(script, timeout=120).split() == ["fork", "spawn", "True"]

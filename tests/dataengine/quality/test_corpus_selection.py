@@ -113,6 +113,19 @@ def test_a_pass_over_the_same_run_writes_the_same_file(corpus):
     assert read_decisions(corpus)[key(1)]["decided_at"] == "E"
 
 
+def test_hashing_on_worker_processes_writes_the_same_file(corpus, tmp_path_factory):
+    import shutil
+
+    (corpus / "run.json").write_text(json.dumps({"recipe": {"stages": []}, "ended": "E"}))
+    twin = tmp_path_factory.mktemp("twin") / "corpus"
+    shutil.copytree(corpus, twin)
+    alone = select_corpus(corpus, SelectParams(), in_process=True)
+    pooled = select_corpus(twin, SelectParams(), processes=2)
+    assert pooled.hashed_shards == alone.hashed_shards == 3 and pooled.near_duplicates == 2
+    selection = (corpus / "curation" / SELECTION_FILE).read_bytes()
+    assert (twin / "curation" / SELECTION_FILE).read_bytes() == selection
+
+
 def test_parameters_come_from_the_recipe_in_run_json(corpus):
     stages = [{"stage": "decode"}, {"stage": "select", "max_per_task": 7, "dedup_distance": 3}]
     (corpus / "run.json").write_text(json.dumps({"recipe": {"stages": stages}}))
