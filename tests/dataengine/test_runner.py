@@ -182,10 +182,11 @@ def test_refuses_to_resume_another_recipe(reference, tiny_raw, tmp_path):
 def test_limit_spreads_over_every_kind_of_source(tiny_recipe):
     everything = sorted(r.id for u in plan_units(tiny_recipe) for r in u.refs)
     kinds = {ref.split("-")[0] for ref in everything}
-    assert len(kinds) > 1 and everything[:5] == sorted(everything[:5])
+    # the first five are all photos, as a source lists its kinds in runs
+    assert len(kinds) > 1 and {ref.split("-")[0] for ref in everything[:5]} == {"photo"}
     chosen = [r.id for u in plan_units(tiny_recipe, limit=5) for r in u.refs]
     assert len(chosen) == len(set(chosen)) == 5 and set(chosen) <= set(everything)
-    assert {ref.split("-")[0] for ref in chosen} == kinds  # the first five are all photos
+    assert {ref.split("-")[0] for ref in chosen} == kinds
     assert everything[0] in chosen
 
 
