@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import itertools
 import logging
 import multiprocessing
@@ -381,32 +382,42 @@ def _execute_on_processes(
     up once per worker); at most two units per worker are queued, so memory stays flat."""
     if not units:
         return
-    context = multiprocessing.get_context(start)
-    job = pickle.dumps(StageChain(recipe.stages, recipe.source, writer))
-    cpus = cores() / processes  # each worker's share of the machine
-    with ProcessPoolExecutor(processes, context, _start_worker, (job, cpus)) as pool:
+    chain = StageChain(recipe.stages, recipe.source, writer)
+    with _worker_pool(processes, start, functools.partial(_unit_runner, chain)) as pool:
         queue, waiting = iter(units), set()
         for unit in itertools.islice(queue, 2 * processes):
-            waiting.add(pool.submit(_worker_unit, unit))
+            waiting.add(pool.submit(_in_worker, unit))
         while waiting:
             done, waiting = wait(waiting, return_when=FIRST_COMPLETED)
             for future in done:
                 yield future.result()  # a unit that failed stops the run, as in-process
                 for unit in itertools.islice(queue, 1):
-                    waiting.add(pool.submit(_worker_unit, unit))
+                    waiting.add(pool.submit(_in_worker, unit))
 
 
-_WORKER_CHAIN: StageChain | None = None  # the chain (and its writer) this worker runs
+def _unit_runner(chain: StageChain):
+    return functools.partial(_run_and_write, chain)
+
+
+def _worker_pool(workers: int, start: str, make_fn) -> ProcessPoolExecutor:
+    """`workers` local processes started by `start`; each builds make_fn() once (a chain
+    and its models, an embedder) and runs OpenCV on its share of the machine's cores."""
+    context = multiprocessing.get_context(start)
+    job = (pickle.dumps(make_fn), cores() / workers)
+    return ProcessPoolExecutor(workers, context, _start_worker, job)
+
+
+_WORKER_FN = None  # what make_fn built in this pool worker
 
 
 def _start_worker(job: bytes, cpus: float) -> None:
-    global _WORKER_CHAIN
+    global _WORKER_FN
     _codec_threads(cpus)
-    _WORKER_CHAIN = pickle.loads(job)
+    _WORKER_FN = pickle.loads(job)()
 
 
-def _worker_unit(unit: Unit) -> dict[str, Any]:
-    return _run_and_write(_WORKER_CHAIN, unit)
+def _in_worker(item):
+    return _WORKER_FN(item)
 
 
 def _codec_threads(cpus: float) -> None:
@@ -624,24 +635,8 @@ def map_batches(
 
 def _map_on_processes(batches: list[Any], make_fn, processes: int, holds_model: bool):
     workers = min(processes, len(batches))
-    context = multiprocessing.get_context(_start_method(holds_model))
-    job = pickle.dumps(make_fn)
-    cpus = cores() / workers
-    with ProcessPoolExecutor(workers, context, _start_batch_worker, (job, cpus)) as pool:
-        yield from pool.map(_worker_batch, batches)
-
-
-_WORKER_FN = None  # what make_fn built in this worker of `_map_on_processes`
-
-
-def _start_batch_worker(job: bytes, cpus: float) -> None:
-    global _WORKER_FN
-    _codec_threads(cpus)
-    _WORKER_FN = pickle.loads(job)()
-
-
-def _worker_batch(batch):
-    return _WORKER_FN(batch)
+    with _worker_pool(workers, _start_method(holds_model), make_fn) as pool:
+        yield from pool.map(_in_worker, batches)
 
 
 class _BatchTask:

@@ -23,7 +23,7 @@ from dataengine.sources.shapes_world import load_shape, shapes_refs
 from dataengine.synth.stage import Pairs, PairsParams
 
 # Every family imported; mined pairs come from the mining source, not from a gallery photo.
-MAKERS = {task: m for task, m in all_makers().items() if not getattr(m, "mined", False)}
+MAKERS = {task: m for task, m in all_makers().items() if not m.mined}
 
 PANEL_HEIGHT = 128
 LABEL_HEIGHT = 16

@@ -29,7 +29,7 @@ STATUS_NEEDS_MLLM = "needs_mllm_instruction"
 class MinedPairMaker(PairMaker):
     operator = "dataengine.mine"
     kinds: tuple[str, ...] = ()  # caption changes this maker serves
-    mined = True  # serves only sources listed by the mined_pairs source
+    mined = True
 
     def accepts(self, source: SourceImage) -> bool:
         if "mined" not in source.meta:

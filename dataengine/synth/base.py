@@ -53,6 +53,8 @@ class PairMaker:
     # Makers backed by a model (depth, pose, diffusers pipelines) take a local path from
     # the recipe (`pairs.models: {task: PATH}`) and load it once, in setup().
     needs_model: ClassVar[bool] = False
+    # Serves only the pairs the mined_pairs source lists (and they only by such makers).
+    mined: ClassVar[bool] = False
 
     def __init__(self, model: str | None = None):
         self.model_path = model

@@ -196,7 +196,7 @@ def _validate_models(params: PairsParams) -> None:
 
 def _can_serve(maker: PairMaker, source: SourceImage) -> bool:
     # A mined pair is served by the mined_* makers only, and they serve nothing else.
-    if getattr(maker, "mined", False) != ("mined" in source.meta):
+    if maker.mined != ("mined" in source.meta):
         return False
     if maker.needs_scene and "scene" not in source.meta:
         return False

@@ -13,7 +13,7 @@ def test_gallery_lists_every_synthesised_task_once_and_leaves_mined_ones_out(tmp
     text = (tmp_path / "TASKS.md").read_text()
     rows = re.findall(r"^\| `(\w+)` \|", text, flags=re.MULTILINE)
     makers = all_makers()
-    synthesised = sorted(t for t, m in makers.items() if not getattr(m, "mined", False))
+    synthesised = sorted(t for t, m in makers.items() if not m.mined)
     assert sorted(rows) == synthesised
     assert not any(t.startswith("mined_") for t in rows)
     assert text.count(f"{len(synthesised)} sub-tasks") == 1

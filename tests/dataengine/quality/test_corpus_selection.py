@@ -114,6 +114,7 @@ def test_a_pass_over_the_same_run_writes_the_same_file(corpus):
 
 
 def test_hashing_on_worker_processes_writes_the_same_file(corpus, tmp_path_factory):
+    import dataclasses
     import shutil
 
     (corpus / "run.json").write_text(json.dumps({"recipe": {"stages": []}, "ended": "E"}))
@@ -121,7 +122,8 @@ def test_hashing_on_worker_processes_writes_the_same_file(corpus, tmp_path_facto
     shutil.copytree(corpus, twin)
     alone = select_corpus(corpus, SelectParams(), in_process=True)
     pooled = select_corpus(twin, SelectParams(), processes=2)
-    assert pooled.hashed_shards == alone.hashed_shards == 3 and pooled.near_duplicates == 2
+    assert dataclasses.replace(pooled, path=alone.path) == alone
+    assert alone.hashed_shards == 3 and alone.near_duplicates > 0
     selection = (corpus / "curation" / SELECTION_FILE).read_bytes()
     assert (twin / "curation" / SELECTION_FILE).read_bytes() == selection
 

@@ -28,7 +28,7 @@ MAKERS = all_makers()  # every family imported
 MODEL_FREE = sorted(
     task
     for task, maker in MAKERS.items()
-    if not maker.needs_model and not getattr(maker, "mined", False)  # mined: tests/.../mine
+    if not maker.needs_model and not maker.mined  # mined: tests/.../mine
 )
 
 
