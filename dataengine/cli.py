@@ -27,10 +27,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
-        level=logging.WARNING if args.quiet else logging.INFO,
-        format="%(asctime)s %(name)s: %(message)s",
-        datefmt="%H:%M:%S",
+        level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S"
     )
+    # Our own progress at INFO; other libraries only warn (faiss's loader, for one, reports
+    # at INFO each optimised build it could not load before it loads the generic one).
+    for name in ("dataengine", "ace_model", "pipelines"):
+        logging.getLogger(name).setLevel(logging.WARNING if args.quiet else logging.INFO)
     try:
         return args.handler(args)
     except RecipeError as exc:

@@ -254,3 +254,26 @@ def test_a_quiet_resize_run_imports_no_more_than_it_needs(tmp_path):
     failed = subprocess.run(bad, capture_output=True, text=True)
     assert failed.returncode == 2
     assert "none.yaml" in failed.stderr
+
+
+def test_the_command_line_logs_our_progress_and_only_other_libraries_warnings(tmp_path):
+    """faiss's loader, for one, reports at INFO every optimised build it could not load; a
+    user of `ace` sees the engine's progress, and other libraries' warnings only. `-q`
+    leaves the engine's warnings."""
+    script = (
+        "import logging, sys; from dataengine import cli; "
+        "cli.main(sys.argv[1:] + ['data', 'validate', {out!r}]); "
+        "logging.getLogger('faiss.loader').info('a library detail'); "
+        "logging.getLogger('faiss.loader').warning('a library warning'); "
+        "logging.getLogger('dataengine.quality').info('our progress')"
+    ).format(out=str(tmp_path / "none"))
+
+    def logged(*flags: str) -> str:
+        argv = [sys.executable, "-c", script, *flags]
+        return subprocess.run(argv, capture_output=True, text=True, check=True).stderr
+
+    shown = logged()
+    assert "our progress" in shown and "a library warning" in shown
+    assert "a library detail" not in shown
+    quiet = logged("-q")
+    assert "our progress" not in quiet and "a library warning" in quiet
