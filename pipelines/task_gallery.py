@@ -125,9 +125,10 @@ def _header() -> list[str]:
         f"{len(MAKERS)} sub-tasks in {len({m.category for m in MAKERS.values()})} categories "
         f"({model_free} made by operators that need no weights). Each example was made by the "
         "task's pair maker on the bundled sample images; the strip shows the input frames "
-        "(each followed by its mask, white = region to edit) and the target, and the last "
-        "column one of the task's template instructions. `{image}` names the first input "
-        "frame, `{image1}` the second, as in ACE. The mined tasks (`mined_add`, "
+        "(each followed by its mask, white = the region the instruction is about: see "
+        "FORMAT.md) and the target, and the last column one of the task's template "
+        "instructions. `{image}` names the first input frame, `{image1}` the second, as in "
+        "ACE. The mined tasks (`mined_add`, "
         "`mined_edit`, `mined_remove`) pair two photos found by the mining source: see "
         "MINING.md.",
         "",
