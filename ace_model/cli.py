@@ -1,8 +1,8 @@
 """`ace model train|edit|eval`: the bundled ACE model on the command line.
 
 ace model train --data DIR --preset tiny --out RUN [--steps N] [--resume] [--vae PATH]
-ace model edit --ckpt RUN --image IMG [--mask M] --instruction "..." [--history IMG TEXT]
-               --out OUT.png
+ace model edit --ckpt RUN --image IMG [--mask M [--no-keep-unmasked]] --instruction "..."
+               [--history IMG TEXT] --out OUT.png
 ace model eval --ckpt RUN --data DIR --out REPORT [--clip PATH]
 """
 
@@ -83,6 +83,13 @@ def _add_edit(commands) -> None:
         help="an earlier turn: its input image and instruction; repeat, oldest first",
     )
     edit.add_argument("--out", type=Path, required=True, help="the output PNG")
+    edit.add_argument(
+        "--keep-unmasked",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="with a mask on the last image, keep that image's pixels outside it "
+        "(default); --no-keep-unmasked where the mask marks a layer, not the edit",
+    )
     _add_sampling(edit)
     edit.set_defaults(handler=_edit)
 
@@ -174,7 +181,14 @@ def _edit(args) -> int:
         check_request(len(images), args.instruction, [text for _, text in args.history])
         sampler = Sampler(args.ckpt, args.device)
         out = sampler.edit(
-            images, args.instruction, masks, history, args.steps, args.guidance, args.seed
+            images,
+            args.instruction,
+            masks,
+            history,
+            args.steps,
+            args.guidance,
+            args.seed,
+            args.keep_unmasked,
         )
     except (OSError, ValueError, ConditionError) as exc:
         return _fail(str(exc))

@@ -60,18 +60,36 @@ class Sampler:
         steps: int = 20,
         guidance: float = 1.0,
         seed: int = 0,
+        keep_unmasked: bool = True,
     ) -> np.ndarray:
         """One request: uint8 RGB images (named {image}, {image1} ... in the instruction),
         optional uint8 masks (255 = edit) for them, and earlier turns as (image, their
         instruction naming it {image}). Returns uint8 RGB at the first image's size (the
-        model works at its training resolution; the result is scaled up to it)."""
+        model works at its training resolution; the result is scaled up to it).
+
+        keep_unmasked: when the last image has a mask, the result keeps that image's own
+        pixels outside it, at full resolution, and takes the network's only inside it.
+        Turn it off where the mask marks something else than the region to edit (a layer
+        to extract: docs/FORMAT.md)."""
         first = images[0] if images else (history[0][0] if history else None)
         h, w = first.shape[:2] if first is not None else (self.train.resolution,) * 2
         size = nearest_bucket(h, w, self.sizes)
         lcu = request_lcu(images, instruction, masks, history, size)
         text_plan(lcu)  # a placeholder naming a missing image fails here, with its name
-        out = tensor_rgb(self.generate([lcu], size, steps, guidance, seed)[0])
-        return cv2.resize(out, (w, h), interpolation=cv2.INTER_CUBIC)
+        edited_has_mask = bool(images) and len(masks) == len(images)
+        mask = masks[-1] if keep_unmasked and edited_has_mask else None
+        made = self.generate([lcu], size, steps, guidance, seed)
+        out = cv2.resize(tensor_rgb(made[0]), (w, h), interpolation=cv2.INTER_CUBIC)
+        return out if mask is None else paste_unmasked(out, images[-1], mask)
+
+
+def paste_unmasked(out: np.ndarray, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """`out` inside the mask (255 = edit, soft edges blend) and `image` outside it, at
+    out's size: the untouched part keeps its full-resolution pixels."""
+    h, w = out.shape[:2]
+    image = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA)
+    inside = cv2.resize(mask, (w, h), interpolation=cv2.INTER_LINEAR)[..., None] / 255.0
+    return np.round(inside * out + (1.0 - inside) * image).astype(np.uint8)
 
 
 def check_request(n_images: int, instruction: str, history: Sequence[str]) -> None:

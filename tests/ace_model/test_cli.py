@@ -79,6 +79,32 @@ def test_edit_with_mask_and_history(cli_run, tmp_path, capsys):
     assert "wrote" in capsys.readouterr().out
 
 
+def test_a_masked_edit_keeps_the_rest_of_the_image_at_full_resolution(cli_run, tmp_path):
+    """The model works at 32 px; outside the mask the result is the input's own pixels,
+    inside it the model's. --no-keep-unmasked leaves the whole image to the model."""
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(0, 256, (48, 64, 3), dtype=np.uint8)
+    mask = np.zeros((48, 64), np.uint8)
+    mask[8:24, 8:32] = 255
+    image, mask_path = tmp_path / "in.png", tmp_path / "mask.png"
+    Image.fromarray(pixels).save(image)
+    Image.fromarray(mask).save(mask_path)
+
+    def edited(*flags: str) -> np.ndarray:
+        out = tmp_path / f"out{len(flags)}.png"
+        argv = ["model", "edit", "--ckpt", str(cli_run), "--image", str(image)]
+        argv += ["--mask", str(mask_path), "--instruction", "Paint {image} blue."]
+        assert ace([*argv, "--steps", "2", *flags, "--out", str(out)]) == 0
+        with Image.open(out) as result:
+            return np.asarray(result).astype(int)
+
+    kept, free = edited(), edited("--no-keep-unmasked")
+    outside = mask == 0
+    assert (kept[outside] == pixels[outside]).all()
+    assert np.abs(free[outside] - pixels[outside]).mean() > 20
+    assert np.abs(kept[mask == 255] - pixels[mask == 255]).mean() > 20
+
+
 @pytest.mark.parametrize(
     ("flags", "ckpt_is_run", "message"),
     [
