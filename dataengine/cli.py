@@ -124,6 +124,8 @@ def _run(args) -> int:
     overrides.update(llm_stage_overrides(args.recipe, args.llm_url, args.llm_model))
     recipe = load_recipe(args.recipe, overrides or None)
     out = args.out or Path("data") / recipe.name
+    if out.exists() and not out.is_dir():
+        raise RecipeError(f"--out {out} is a file; give a folder for the run's shards")
     summary = run_recipe(
         recipe,
         out,

@@ -277,3 +277,12 @@ def test_the_command_line_logs_our_progress_and_only_other_libraries_warnings(tm
     assert "a library detail" not in shown
     quiet = logged("-q")
     assert "our progress" not in quiet and "a library warning" in quiet
+
+
+def test_an_out_that_is_a_file_stops_the_run_before_any_work(tmp_path, capsys):
+    taken = tmp_path / "taken"
+    taken.write_text("a file\n")
+    recipe = Path(__file__).resolve().parents[2] / "pipelines/recipes/default.yaml"
+    assert main(["data", "run", str(recipe), "--out", str(taken), "--in-process"]) == 2
+    assert "is a file" in capsys.readouterr().err
+    assert taken.read_text() == "a file\n"
