@@ -77,7 +77,7 @@ eval: $(STAMP)
 
 # docs/TASKS.md and its example strips, from the registered pair makers.
 docs: $(STAMP)
-	$(BIN)/python -m pipelines.task_gallery --out docs
+	$(BIN)/python -m tools.task_gallery --out docs
 
 clean-data:
 	rm -rf $(OUT)

@@ -12,14 +12,14 @@ image indicator id, and a placeholder token carries the id of the frame it names
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 from torch import Tensor
 
-PLACEHOLDER = re.compile(r"\{image(\d*)\}")
+from dataengine.schema import IMAGE_PLACEHOLDER, frame_number
+
 ROLE_IDS = {"history": 0, "input": 1, "target": 2}
 PLACEHOLDER_WORD = "image"  # what the text encoder reads in place of {image} and {imageN}
 
@@ -55,18 +55,14 @@ class LCU:
 # --------------------------------------------------------------------------------------------
 
 
-def placeholder_number(match: re.Match) -> int:
-    return int(match.group(1) or 0)
-
-
 def plain_text(text: str) -> tuple[str, list[tuple[int, int, int]]]:
     """The text the encoder reads, and (start, end, N) spans where {imageN} stood."""
     pieces, spans, cursor, length = [], [], 0, 0
-    for match in PLACEHOLDER.finditer(text):
+    for match in IMAGE_PLACEHOLDER.finditer(text):
         before = text[cursor : match.start()]
         pieces.append(before)
         length += len(before)
-        spans.append((length, length + len(PLACEHOLDER_WORD), placeholder_number(match)))
+        spans.append((length, length + len(PLACEHOLDER_WORD), frame_number(match)))
         pieces.append(PLACEHOLDER_WORD)
         length += len(PLACEHOLDER_WORD)
         cursor = match.end()
@@ -112,8 +108,8 @@ def text_plan(lcu: LCU) -> TextPlan:
 
 def _check_names(texts: list[str], names: list[dict[int, int]]) -> None:
     for text, named in zip(texts, names, strict=True):
-        for match in PLACEHOLDER.finditer(text):
-            if placeholder_number(match) not in named:
+        for match in IMAGE_PLACEHOLDER.finditer(text):
+            if frame_number(match) not in named:
                 raise ConditionError(
                     f"{match.group(0)} in {text!r} names no frame ({len(named)} available)"
                 )

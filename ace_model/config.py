@@ -13,7 +13,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-MAX_CONDITION_FRAMES = 9  # src0 .. src8, see docs/FORMAT.md
+from dataengine.schema import MAX_FRAMES as MAX_CONDITION_FRAMES  # src0 .. src8
+
 CODECS = ("pixel", "vae")
 PREDICTIONS = ("velocity", "anchored_x0")
 TEXT_ENCODERS = ("minilm", "t5")

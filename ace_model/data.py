@@ -13,7 +13,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-import math
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,37 +24,14 @@ import torch
 from PIL import Image
 
 from ace_model.conditioning import LCU, ConditionError, text_plan
-from dataengine.corpus import samples_in_tar, shard_paths
-from dataengine.curation import rejected_keys
-from dataengine.latents.store import image_members, latent_member
+from dataengine.corpus.curation import rejected_keys
+from dataengine.corpus.read import shard_paths
 from dataengine.schema import derive_seed
+from dataengine.sinks.latent_store import batch_group, image_members, latent_member
 from dataengine.sinks.layout import Layout
+from dataengine.sinks.tars import samples_in_tar
 
 log = logging.getLogger(__name__)
-
-ASPECTS = (1 / 2, 2 / 3, 3 / 4, 1.0, 4 / 3, 3 / 2, 2.0)  # width / height of the buckets
-
-
-# ============================================================================================
-# Resolution buckets
-# ============================================================================================
-
-
-def buckets(resolution: int, multiple: int) -> list[tuple[int, int]]:
-    """(H, W) sizes of about resolution**2 pixels, sides a multiple of `multiple` (the
-    patch in pixels), one per aspect ratio from 1:2 to 2:1."""
-    sizes = set()
-    for aspect in ASPECTS:
-        h = max(multiple, round(resolution / math.sqrt(aspect) / multiple) * multiple)
-        w = max(multiple, round(resolution * math.sqrt(aspect) / multiple) * multiple)
-        sizes.add((h, w))
-    return sorted(sizes)
-
-
-def nearest_bucket(height: int, width: int, sizes: list[tuple[int, int]]) -> tuple[int, int]:
-    aspect = math.log(width / height)
-    return min(sizes, key=lambda s: (abs(math.log(s[1] / s[0]) - aspect), s))
-
 
 # ============================================================================================
 # Decoding one sample
@@ -153,14 +129,6 @@ class Position:
 
     epoch: int = 0
     batch: int = 0
-
-
-def batch_group(raw: dict, sizes: list[tuple[int, int]]) -> tuple[tuple[int, int], int]:
-    """(bucket, frame count): samples batched together share both, so that no frame is
-    padding. The bucket comes from the target's header; nothing is decoded."""
-    meta = json.loads(raw["json"])
-    with Image.open(io.BytesIO(raw[meta["target"]])) as im:
-        return nearest_bucket(im.height, im.width, sizes), len(meta["frames"])
 
 
 def group_batches(

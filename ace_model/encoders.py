@@ -15,8 +15,8 @@ from torch import Tensor
 
 from ace_model.conditioning import plain_text
 from ace_model.config import CodecConfig, TextConfig
+from ace_model.vae import VaeCodec
 from dataengine.bundled import minilm_path
-from dataengine.latents.vae import VaeCodec
 
 # ============================================================================================
 # Text

@@ -14,10 +14,11 @@ from torch import Tensor
 
 from ace_model import checkpoint
 from ace_model.conditioning import LCU, pack, text_plan
-from ace_model.data import buckets, mask_tensor, nearest_bucket, rgb_tensor, tensor_rgb
+from ace_model.data import mask_tensor, rgb_tensor, tensor_rgb
 from ace_model.encoders import TextEncoder, build_codec
 from ace_model.flow import euler_sample
 from ace_model.train import autocast, pick_device
+from dataengine.sinks.latent_store import buckets, nearest_bucket
 
 
 class Sampler:

@@ -23,14 +23,14 @@ from tqdm import tqdm
 from ace_model import checkpoint
 from ace_model.conditioning import Condition, codec_targets, pack
 from ace_model.config import CodecConfig, ModelConfig, RunSpec, TextConfig, TrainConfig, preset
-from ace_model.data import Position, ShardStream, buckets, decode_batch
+from ace_model.data import Position, ShardStream, decode_batch
 from ace_model.encoders import TextEncoder, build_codec
 from ace_model.flow import flow_loss
 from ace_model.model import LCUDiT, parameter_count
-from dataengine.corpus import shard_paths
-from dataengine.latents.store import find_store
-from dataengine.latents.vae import vae_fingerprint
+from ace_model.vae import vae_fingerprint
+from dataengine.corpus.read import shard_paths
 from dataengine.schema import derive_seed
+from dataengine.sinks.latent_store import buckets, find_store
 from dataengine.sinks.layout import Layout
 
 log = logging.getLogger(__name__)

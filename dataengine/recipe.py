@@ -18,20 +18,17 @@ stage, the key and the fix.
 
 from __future__ import annotations
 
-import dataclasses
-import difflib
-import types
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from dataengine.registry import SOURCES, STAGES
+from dataengine.params import RecipeError, build_params, check_type, did_you_mean
+from dataengine.registry import STAGES, build_source, with_resources
 from dataengine.schema import SPLITS
 from dataengine.sinks.shard_writer import SinkParams
-from dataengine.sources.base import Source
+from dataengine.source import Source
 from dataengine.stage import Stage
 
 TOP_LEVEL = {
@@ -45,10 +42,6 @@ TOP_LEVEL = {
     "description": str,
 }
 REQUIRED = ("name", "source", "stages")
-
-
-class RecipeError(ValueError):
-    """A recipe that cannot run. The message names where and what to change."""
 
 
 @dataclass
@@ -82,7 +75,7 @@ def load_recipe(path: str | Path, overrides: dict[str, Any] | None = None) -> Re
 def build_recipe(raw: dict[str, Any], where: str = "recipe") -> Recipe:
     _check_top_level(raw, where)
     name, seed = raw["name"], raw.get("seed", 0)
-    source = _build_source(raw["source"], where)
+    source = build_source(raw["source"], where)
     stages = [_build_stage(i, spec, name, seed, where) for i, spec in enumerate(raw["stages"], 1)]
     _check_columns(stages, where)
     return Recipe(
@@ -92,7 +85,7 @@ def build_recipe(raw: dict[str, Any], where: str = "recipe") -> Recipe:
         stages=stages,
         splits=_check_splits(raw.get("splits", {"train": 1.0}), where),
         unit_size=_check_unit_size(raw.get("unit_size", 32), where),
-        sink=_build_params(SinkParams, raw.get("sink", {}), f"{where}, sink"),
+        sink=build_params(SinkParams, raw.get("sink", {}), f"{where}, sink"),
         raw=raw,
     )
 
@@ -106,10 +99,10 @@ def _check_top_level(raw: dict[str, Any], where: str) -> None:
     for key, value in raw.items():
         if key not in TOP_LEVEL:
             raise RecipeError(
-                f"{where}: unknown key {key!r}{_did_you_mean(key, TOP_LEVEL)}; "
+                f"{where}: unknown key {key!r}{did_you_mean(key, TOP_LEVEL)}; "
                 f"valid keys: {', '.join(TOP_LEVEL)}"
             )
-        _check_type(value, TOP_LEVEL[key], f"{where}: {key}")
+        check_type(value, TOP_LEVEL[key], f"{where}: {key}")
     for key in REQUIRED:
         if key not in raw:
             raise RecipeError(
@@ -117,18 +110,6 @@ def _check_top_level(raw: dict[str, Any], where: str) -> None:
             )
     if not raw["stages"]:
         raise RecipeError(f"{where}: stages is empty; list at least one stage")
-
-
-def _build_source(spec: dict[str, Any], where: str) -> Source:
-    spec = dict(spec)
-    kind = spec.pop("kind", None)
-    if kind not in SOURCES:
-        raise RecipeError(
-            f"{where}, source: kind {kind!r} is not a source; choose one of "
-            f"{', '.join(sorted(SOURCES))}{_did_you_mean(kind, SOURCES)}"
-        )
-    cls = SOURCES[kind]
-    return cls(_build_params(cls.Params, spec, f"{where}, source ({kind})"))
 
 
 def _build_stage(i: int, spec: Any, recipe: str, seed: int, where: str) -> Stage:
@@ -142,17 +123,34 @@ def _build_stage(i: int, spec: Any, recipe: str, seed: int, where: str) -> Stage
     if name not in STAGES:
         raise RecipeError(
             f"{where}, stage {i}: unknown stage {name!r}"
-            f"{_did_you_mean(name, STAGES)}; known stages: "
+            f"{did_you_mean(name, STAGES)}; known stages: "
             f"{', '.join(sorted(STAGES))}"
         )
     cls = STAGES[name]
     context = f"{where}, stage {i} ({name})"
-    params = _build_params(cls.Params, spec, context)
+    block = spec.pop("resources", None)
+    params = build_params(cls.Params, spec, context)
     try:
         cls.validate(params)
     except ValueError as exc:
         raise RecipeError(f"{context}: {exc}") from None
-    return cls(params, recipe=recipe, seed=seed)
+    stage = cls(params, recipe=recipe, seed=seed)
+    if block is not None:
+        stage.resources = _stage_resources(stage, block, context)
+    return stage
+
+
+def _stage_resources(stage: Stage, block: Any, context: str):
+    """A stage's `resources:` block: CPUs for any stage; GPUs and actors size the workers
+    of a stage that holds a model, and mean nothing for one that does not."""
+    resources = with_resources(stage.resources, block, context)
+    pooled = sorted({"gpus", "actors"} & set(block))
+    if pooled and not resources.holds_model:
+        raise RecipeError(
+            f"{context}: resources.{pooled[0]}: {stage.name} holds no model (it runs in "
+            "every worker's chain); give only cpus"
+        )
+    return resources
 
 
 def _check_columns(stages: list[Stage], where: str) -> None:
@@ -176,7 +174,7 @@ def _check_splits(splits: dict[str, Any], where: str) -> dict[str, float]:
             raise RecipeError(
                 f"{where}: splits has unknown split {split!r}; use {', '.join(SPLITS)}"
             )
-        _check_type(fraction, float, f"{where}: splits.{split}")
+        check_type(fraction, float, f"{where}: splits.{split}")
     total = sum(splits.values())
     if abs(total - 1.0) > 1e-6:
         raise RecipeError(f"{where}: splits add up to {total:g}; make them add up to 1")
@@ -187,76 +185,3 @@ def _check_unit_size(value: int, where: str) -> int:
     if value < 1:
         raise RecipeError(f"{where}: unit_size is {value}; it must be at least 1")
     return value
-
-
-# --------------------------------------------------------------------------------------------
-# Typed parameters
-# --------------------------------------------------------------------------------------------
-
-
-def _build_params(cls: type, values: dict[str, Any], context: str) -> Any:
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    hints = typing.get_type_hints(cls)
-    for key, value in values.items():
-        if key not in fields:
-            valid = ", ".join(fields) or "(none: this takes no parameters)"
-            raise RecipeError(
-                f"{context}: unknown key {key!r}{_did_you_mean(key, fields)}; valid keys: {valid}"
-            )
-        _check_type(value, hints[key], f"{context}: {key}")
-    missing = [name for name, f in fields.items() if name not in values and _is_required(f)]
-    if missing:
-        raise RecipeError(
-            f"{context}: missing key {missing[0]!r} ({_type_name(hints[missing[0]])})"
-        )
-    return cls(**values)
-
-
-def _is_required(f: dataclasses.Field) -> bool:
-    return f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
-
-
-def _check_type(value: Any, tp: Any, context: str) -> None:
-    if not _matches(value, tp):
-        raise RecipeError(
-            f"{context}: expected {_type_name(tp)}, got {value!r} ({type(value).__name__})"
-        )
-
-
-def _matches(value: Any, tp: Any) -> bool:
-    origin, args = typing.get_origin(tp), typing.get_args(tp)
-    if tp is Any:
-        return True
-    if origin in (typing.Union, types.UnionType):
-        return any(_matches(value, arg) for arg in args)
-    if tp is type(None):
-        return value is None
-    if tp is float:
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    if tp is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if origin is list:
-        return isinstance(value, list) and all(_matches(v, args[0]) for v in value)
-    if origin is dict:
-        return isinstance(value, dict) and all(
-            _matches(k, args[0]) and _matches(v, args[1]) for k, v in value.items()
-        )
-    return isinstance(value, origin or tp)
-
-
-def _type_name(tp: Any) -> str:
-    if tp in (str, int, float, bool, dict, list):
-        return {
-            str: "a string",
-            int: "an integer",
-            float: "a number",
-            bool: "true or false",
-            dict: "a mapping",
-            list: "a list",
-        }[tp]
-    return str(tp).replace("typing.", "")
-
-
-def _did_you_mean(word: Any, choices) -> str:
-    close = difflib.get_close_matches(str(word), list(choices), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""

@@ -1,18 +1,26 @@
-"""Every source, stage and pair maker a recipe can name, listed explicitly in one place.
+"""Every source, stage, pair maker and embedder a recipe can name, listed in one place.
 
-Each name maps to the module that defines it, and a module is imported the first time one
-of its names is looked up, so a command loads only what its recipe names: a resize run
-skips the miners, the LLM writers, the quality stages and twelve task families, about 80 ms
-of every `ace data run`'s start-up. `tests/dataengine/test_registry.py` checks these tables
-against what the modules define.
+One mechanism for all four: a table of name -> "module:Class", and a module is imported the
+first time one of its names is looked up, so a command loads only what its recipe names: a
+resize run skips the miners, the LLM writers, the quality stages and twelve task families,
+about 80 ms of every `ace data run`'s start-up. `tests/dataengine/test_registry.py` checks
+every entry against the class it names. A plug-in (or a test) adds a name with
+`TABLE[name] = cls`.
+
+`build_source` lives here too: a source is built from its recipe block by name, whoever
+holds the block (the recipe, or a source mining another source's images).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
+import typing
 from collections.abc import Iterator, MutableMapping
+from typing import Any
 
-from dataengine.synth.base import MAKERS, PairMaker
+from dataengine.params import RecipeError, build_params, check_type, did_you_mean
+from dataengine.stage import Resources
 
 
 class LazyTable(MutableMapping):
@@ -48,6 +56,10 @@ class LazyTable(MutableMapping):
     def __len__(self) -> int:
         return len(self._paths.keys() | self._classes.keys())
 
+    def path(self, name: str) -> str | None:
+        """The "module:Class" a name is listed with (None for one set at run time)."""
+        return self._paths.get(name)
+
 
 SOURCES = LazyTable(
     {
@@ -71,64 +83,149 @@ STAGES = LazyTable(
         "select": "dataengine.quality.select:Select",
     }
 )
-
-# The pair makers by family: importing a family's module registers its makers (MAKERS).
-FAMILIES: dict[str, tuple[str, ...]] = {
-    "dataengine.mine.pair_maker": ("mined_add", "mined_edit", "mined_remove"),
-    "dataengine.synth.controllable": (
-        "canny_to_image", "colorization", "contour_to_image", "doodle_to_image",
-        "scribble_to_image", "segmentation_to_image",
-    ),
-    "dataengine.synth.element": (
-        "add_object", "add_object_photo", "remove_object", "remove_object_photo",
-        "text_removal", "text_render",
-    ),
-    "dataengine.synth.experts": (
-        "depth_extraction", "depth_to_image", "pose_extraction", "pose_to_image",
-    ),
-    "dataengine.synth.generation": ("text_to_image",),
-    "dataengine.synth.generative": ("controlnet_canny_generation", "diffusion_inpainting"),
-    "dataengine.synth.layer": ("extract_background", "extract_foreground", "merge_layers"),
-    "dataengine.synth.low_level": (
-        "canny_extraction", "contour", "degradation", "doodle", "grayscale", "mosaic",
-        "scribble", "segmentation",
-    ),
-    "dataengine.synth.multi_turn": ("multi_turn_edit",),
-    "dataengine.synth.reference": ("object_reference", "style_reference"),
-    "dataengine.synth.repainting": ("inpainting", "object_inpainting", "outpainting"),
-    "dataengine.synth.restoration": (
-        "deblur", "dehaze", "denoise", "jpeg_artifact_removal", "low_light_enhancement",
-        "super_resolution",
-    ),
-    "dataengine.synth.semantic": (
-        "brightness_contrast", "change_color", "change_count", "change_shape", "change_size",
-        "color_grading", "move_object", "style_transfer",
-    ),
-}  # fmt: skip
-_FAMILY_OF = {task: module for module, tasks in FAMILIES.items() for task in tasks}
+EMBEDDERS = LazyTable(
+    {
+        "classical": "dataengine.mine.embedders.classical:ClassicalEmbedder",
+        "open_clip": "dataengine.mine.embedders.clip:OpenClipEmbedder",
+        "caption": "dataengine.mine.embedders.caption:CaptionEmbedder",
+    }
+)
+# The pair makers, by task; a task's family is its module (dataengine.synth.<family>).
+MAKERS = LazyTable(
+    {
+        "add_object": "dataengine.synth.element:AddObject",
+        "add_object_photo": "dataengine.synth.element:AddObjectPhoto",
+        "brightness_contrast": "dataengine.synth.semantic:BrightnessContrast",
+        "canny_extraction": "dataengine.synth.low_level:CannyExtraction",
+        "canny_to_image": "dataengine.synth.controllable:CannyToImage",
+        "change_color": "dataengine.synth.semantic:ChangeColor",
+        "change_count": "dataengine.synth.semantic:ChangeCount",
+        "change_shape": "dataengine.synth.semantic:ChangeShape",
+        "change_size": "dataengine.synth.semantic:ChangeSize",
+        "color_grading": "dataengine.synth.semantic:ColorGrading",
+        "colorization": "dataengine.synth.controllable:Colorization",
+        "contour": "dataengine.synth.low_level:Contour",
+        "contour_to_image": "dataengine.synth.controllable:ContourToImage",
+        "controlnet_canny_generation": "dataengine.synth.generative:ControlNetCannyGeneration",
+        "deblur": "dataengine.synth.restoration:Deblur",
+        "degradation": "dataengine.synth.low_level:Degradation",
+        "dehaze": "dataengine.synth.restoration:Dehaze",
+        "denoise": "dataengine.synth.restoration:Denoise",
+        "depth_extraction": "dataengine.synth.experts:DepthExtraction",
+        "depth_to_image": "dataengine.synth.experts:DepthToImage",
+        "diffusion_inpainting": "dataengine.synth.generative:DiffusionInpainting",
+        "doodle": "dataengine.synth.low_level:Doodle",
+        "doodle_to_image": "dataengine.synth.controllable:DoodleToImage",
+        "extract_background": "dataengine.synth.layer:ExtractBackground",
+        "extract_foreground": "dataengine.synth.layer:ExtractForeground",
+        "grayscale": "dataengine.synth.low_level:Grayscale",
+        "inpainting": "dataengine.synth.repainting:Inpainting",
+        "jpeg_artifact_removal": "dataengine.synth.restoration:JpegArtifactRemoval",
+        "low_light_enhancement": "dataengine.synth.restoration:LowLightEnhancement",
+        "merge_layers": "dataengine.synth.layer:MergeLayers",
+        "mined_add": "dataengine.mine.pair_maker:MinedAdd",
+        "mined_edit": "dataengine.mine.pair_maker:MinedEdit",
+        "mined_remove": "dataengine.mine.pair_maker:MinedRemove",
+        "mosaic": "dataengine.synth.low_level:Mosaic",
+        "move_object": "dataengine.synth.semantic:MoveObject",
+        "multi_turn_edit": "dataengine.synth.multi_turn:MultiTurnEdit",
+        "object_inpainting": "dataengine.synth.repainting:ObjectInpainting",
+        "object_reference": "dataengine.synth.reference:ObjectReference",
+        "outpainting": "dataengine.synth.repainting:Outpainting",
+        "pose_extraction": "dataengine.synth.experts:PoseExtraction",
+        "pose_to_image": "dataengine.synth.experts:PoseToImage",
+        "remove_object": "dataengine.synth.element:RemoveObject",
+        "remove_object_photo": "dataengine.synth.element:RemoveObjectPhoto",
+        "scribble": "dataengine.synth.low_level:Scribble",
+        "scribble_to_image": "dataengine.synth.controllable:ScribbleToImage",
+        "segmentation": "dataengine.synth.low_level:Segmentation",
+        "segmentation_to_image": "dataengine.synth.controllable:SegmentationToImage",
+        "style_reference": "dataengine.synth.reference:StyleReference",
+        "style_transfer": "dataengine.synth.semantic:StyleTransfer",
+        "super_resolution": "dataengine.synth.restoration:SuperResolution",
+        "text_removal": "dataengine.synth.element:TextRemoval",
+        "text_render": "dataengine.synth.element:TextRender",
+        "text_to_image": "dataengine.synth.generation:TextToImage",
+    }
+)
 
 
 def task_names() -> list[str]:
     """Every task a recipe can name, sorted; nothing is imported."""
-    return sorted(_FAMILY_OF.keys() | MAKERS.keys())
+    return sorted(MAKERS)
 
 
 def is_task(name: str) -> bool:
-    return name in _FAMILY_OF or name in MAKERS
+    return name in MAKERS
 
 
-def maker_class(task: str) -> type[PairMaker]:
+def maker_class(task: str):
     """The pair maker of `task`, its family imported first; KeyError for an unknown task."""
-    if task not in MAKERS:
-        importlib.import_module(_FAMILY_OF[task])
     return MAKERS[task]
 
 
-def all_makers() -> dict[str, type[PairMaker]]:
+def all_makers() -> dict[str, type]:
     """Every pair maker, by task: every family imported."""
-    for module in FAMILIES:
-        importlib.import_module(module)
-    return MAKERS
+    return {task: MAKERS[task] for task in MAKERS}
 
 
-__all__ = ["FAMILIES", "SOURCES", "STAGES", "all_makers", "is_task", "maker_class", "task_names"]
+# --------------------------------------------------------------------------------------------
+# Building from a recipe block
+# --------------------------------------------------------------------------------------------
+
+
+def build_source(spec: dict[str, Any], where: str):
+    """The source a recipe block names, its parameters and resources checked."""
+    spec = dict(spec)
+    kind = spec.pop("kind", None)
+    if kind not in SOURCES:
+        raise RecipeError(
+            f"{where}, source: kind {kind!r} is not a source; choose one of "
+            f"{', '.join(sorted(SOURCES))}{did_you_mean(kind, SOURCES)}"
+        )
+    cls = SOURCES[kind]
+    context = f"{where}, source ({kind})"
+    block = spec.pop("resources", None)
+    source = cls(build_params(cls.Params, spec, context))
+    if block is not None:
+        if not cls.runs_pass:
+            raise RecipeError(
+                f"{context}: resources: this source runs no pass of its own; give "
+                "resources to the stages that hold a model"
+            )
+        source.resources = with_resources(source.resources, block, context)
+    return source
+
+
+def with_resources(default: Resources, block: Any, context: str) -> Resources:
+    """`default` with a recipe's `resources:` block (cpus, gpus, actors) laid over it."""
+    check_type(block, dict, f"{context}: resources")
+    for key, value in block.items():
+        if key not in Resources.RECIPE_KEYS:
+            raise RecipeError(
+                f"{context}: resources: unknown key {key!r}"
+                f"{did_you_mean(key, Resources.RECIPE_KEYS)}; valid keys: "
+                f"{', '.join(Resources.RECIPE_KEYS)}"
+            )
+        check_type(value, typing.get_type_hints(Resources)[key], f"{context}: resources.{key}")
+    resources = dataclasses.replace(default, **block)
+    try:
+        resources.check()
+    except ValueError as exc:
+        raise RecipeError(f"{context}: {exc}") from None
+    return resources
+
+
+__all__ = [
+    "EMBEDDERS",
+    "MAKERS",
+    "SOURCES",
+    "STAGES",
+    "LazyTable",
+    "all_makers",
+    "build_source",
+    "is_task",
+    "maker_class",
+    "task_names",
+    "with_resources",
+]

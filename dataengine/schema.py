@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,11 +32,20 @@ CATEGORIES = (
 SPLITS = ("train", "val", "bench")
 ROLES = ("history", "input")
 INSTRUCTION_SOURCES = ("template", "llm_rewrite", "mllm", "human")
-MAX_FRAMES = 9  # src0 .. src8
+MAX_FRAMES = 9  # src0 .. src8: the one limit on conditioning frames per sample
 
 # Row statuses. "ok" rows have a sample in the shard; every other status is an error kind and
-# the row lives only in the Parquet index.
-STATUS_OK = "ok"
+# the row lives only in the Parquet index. Pair makers raise many more kinds (PairError names
+# its own); these are the ones that code sets or compares against in more than one place.
+STATUS_OK = "ok"  # the sample is in the shard
+STATUS_REJECTED = "rejected"  # refused by a select threshold, or by the curation table on export
+STATUS_READ_ERROR = "read_error"  # a source could not read the image file or its caption
+STATUS_MISSING_IMAGE = "missing_image"  # a source row (a Parquet shard's) holds no image bytes
+STATUS_NEEDS_MLLM = "needs_mllm_instruction"  # a mined pair whose captions cannot word its edit
+
+# An instruction names its current input frames {image}, {image1}, {image2}... (ACE's spelling:
+# the first frame has no number). Group 1 is the number as written, "" for {image}.
+IMAGE_PLACEHOLDER = re.compile(r"\{image(\d*)\}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -154,6 +164,40 @@ def target_member(lossless: bool) -> str:
 
 
 # --------------------------------------------------------------------------------------------
+# Frame placeholders in instructions
+# --------------------------------------------------------------------------------------------
+
+
+def frame_number(match: re.Match[str]) -> int:
+    """The frame an IMAGE_PLACEHOLDER match names: {image} -> 0, {image1} -> 1."""
+    return int(match.group(1) or 0)
+
+
+def image_refs(text: str) -> list[int]:
+    """The frames `text` names, in the order it names them, repeats kept."""
+    return [frame_number(match) for match in IMAGE_PLACEHOLDER.finditer(text)]
+
+
+def image_ref(token: str) -> int | None:
+    """The frame one placeholder such as "{image1}" names; None when it is no frame
+    placeholder ("{img}", "{color}")."""
+    match = IMAGE_PLACEHOLDER.fullmatch(token)
+    return None if match is None else frame_number(match)
+
+
+def placeholder(frame: int | str) -> str:
+    """The placeholder that names `frame`: 0 -> "{image}", 1 -> "{image1}". A str is a number
+    as IMAGE_PLACEHOLDER captured it ("" for {image}), spelt back as written: "01" stays "01"."""
+    number = (str(frame) if frame else "") if isinstance(frame, int) else frame
+    return f"{{image{number}}}"
+
+
+def replace_placeholders(text: str, word: str) -> str:
+    """`text` with each frame placeholder replaced by `word`, for readers of plain text."""
+    return IMAGE_PLACEHOLDER.sub(word, text)
+
+
+# --------------------------------------------------------------------------------------------
 # Keys
 # --------------------------------------------------------------------------------------------
 
@@ -195,32 +239,49 @@ def rng_for(*parts: Any) -> np.random.Generator:
 # --------------------------------------------------------------------------------------------
 
 
+# The fields of the `<key>.json` member and of each entry of its "frames" list, exactly those
+# of docs/FORMAT.md: the writer builds them from these names and validate checks against them.
+SAMPLE_FIELDS = (
+    "task",
+    "category",
+    "instruction",
+    "frames",
+    "target",
+    "instruction_source",
+    "caption",
+    "provenance",
+    "scores",
+    "split",
+)
+FRAME_FIELDS = ("image", "mask", "instruction", "role")
+
+
 def frame_entries(pair: Pair) -> list[dict[str, Any]]:
-    return [
-        {
-            "image": frame_member(i, f.lossless),
-            "mask": mask_member(i) if f.mask is not None else None,
-            "instruction": f.instruction,
-            "role": f.role,
-        }
-        for i, f in enumerate(pair.frames)
-    ]
+    return [frame_entry(i, frame) for i, frame in enumerate(pair.frames)]
+
+
+def frame_entry(i: int, frame: Frame) -> dict[str, Any]:
+    """One entry of the json's "frames": FRAME_FIELDS, in order."""
+    mask = mask_member(i) if frame.mask is not None else None
+    values = (frame_member(i, frame.lossless), mask, frame.instruction, frame.role)
+    return dict(zip(FRAME_FIELDS, values, strict=True))
 
 
 def sample_json(pair: Pair) -> dict[str, Any]:
-    """The `<key>.json` member, exactly the fields of docs/FORMAT.md."""
-    return {
-        "task": pair.task,
-        "category": pair.category,
-        "instruction": pair.instruction,
-        "frames": frame_entries(pair),
-        "target": target_member(pair.target_lossless),
-        "instruction_source": pair.instruction_source,
-        "caption": pair.caption,
-        "provenance": pair.provenance,
-        "scores": pair.scores,
-        "split": pair.split,
-    }
+    """The `<key>.json` member: SAMPLE_FIELDS, in order."""
+    values = (
+        pair.task,
+        pair.category,
+        pair.instruction,
+        frame_entries(pair),
+        target_member(pair.target_lossless),
+        pair.instruction_source,
+        pair.caption,
+        pair.provenance,
+        pair.scores,
+        pair.split,
+    )
+    return dict(zip(SAMPLE_FIELDS, values, strict=True))
 
 
 # Fixed index columns; `score_<name>` float columns follow, one per score computed.

@@ -3,7 +3,7 @@
 A stage takes its parameters in __init__ (a typed dataclass, validated by the recipe loader),
 builds heavy state (models, clients) in setup(), and maps one work unit to the same unit
 with more filled in: __call__(unit) -> unit. Stages never write files (only sinks do) and
-never import Ray (only runner.py does).
+never import Ray (only the executors package does).
 
 Each stage declares what it needs and what it adds, in terms of the unit's contents
 ("sources", "images", "pairs", "instructions", "scores"), so that a recipe whose stages come
@@ -21,14 +21,37 @@ from dataengine.schema import Unit
 
 @dataclass(frozen=True)
 class Resources:
-    """What one instance of a stage needs. A stage holding a model runs on Ray as an actor
-    pool of up to `max_actors`; with `max_actors` 0 (CPU only: a model cheap to copy) it
-    runs instead in every worker's chain beside the model-free stages, set up once each."""
+    """What one worker of a stage (or of a pass such as mining's embedding) needs, and how
+    many may hold a model at once. A recipe sets `cpus`, `gpus` and `actors` in a stage's
+    `resources:` block; whether it holds a model is the stage's own business.
 
-    num_cpus: float = 1.0
-    num_gpus: float = 0.0
+    On Ray a stage holding a model runs as an actor pool of up to `actors`, each worker
+    with `cpus` and `gpus`; with `actors` 0 (CPU only: a model cheap to copy) it runs in
+    every worker's chain beside the model-free stages instead, set up once per worker."""
+
+    cpus: float = 1.0
+    gpus: float = 0.0
+    actors: int = 1
     holds_model: bool = False
-    max_actors: int = 1
+
+    RECIPE_KEYS: ClassVar[tuple[str, ...]] = ("cpus", "gpus", "actors")
+
+    def check(self) -> None:
+        """Raise ValueError naming the key and the fix."""
+        if self.cpus <= 0:
+            raise ValueError(f"resources.cpus is {self.cpus}; give a positive CPU share")
+        if self.gpus < 0:
+            raise ValueError(f"resources.gpus is {self.gpus}; give 0 or more")
+        if self.actors < 0:
+            raise ValueError(f"resources.actors is {self.actors}; give 0 or more")
+        if self.actors == 0 and self.gpus:
+            raise ValueError(
+                "resources.actors is 0 (a copy in every worker) with gpus; give actors >= 1 "
+                "to pool a GPU model"
+            )
+
+
+ONE_WORKER = Resources()  # the default: one CPU, no GPU, no model
 
 
 @dataclass

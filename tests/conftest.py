@@ -72,8 +72,9 @@ def image_folder(tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def reference(tmp_path_factory) -> Path:
     """The tiny recipe run once, in-process: what every other way of running must equal."""
+    from dataengine.executors import InProcess
     from dataengine.runner import run_recipe
 
     out = tmp_path_factory.mktemp("reference")
-    run_recipe(build_recipe(copy.deepcopy(TINY_RECIPE)), out, in_process=True, progress=False)
+    run_recipe(build_recipe(copy.deepcopy(TINY_RECIPE)), out, InProcess(), progress=False)
     return out

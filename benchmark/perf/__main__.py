@@ -11,7 +11,7 @@ from pathlib import Path
 
 from benchmark.perf import families, latents, memory, mining, model, pairs_vs_floor, resize
 from benchmark.perf.report import format_table, write_results
-from dataengine.mine.parallel import cores as parallel_cores
+from dataengine.machine import cores as parallel_cores
 
 
 def main(argv: list[str] | None = None) -> int:

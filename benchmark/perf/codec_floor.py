@@ -28,7 +28,7 @@ def warm_up() -> None:
     engine, set glibc's heap as the runner does, and read the bundled base photos (cached
     per process). Both sides of a comparison call this before the clock starts, so neither
     pays a one-time cost."""
-    from dataengine import heap
+    from dataengine.executors import heap
     from dataengine.registry import all_makers
 
     all_makers()

@@ -74,7 +74,7 @@ def measure(work: Path, photos: int = 96, shape_families: int = 24) -> list[Resu
         out = work / recipe.name
         shutil.rmtree(out, ignore_errors=True)
         start = time.process_time()  # CPU seconds of this process: the run is in-process
-        summary = run_recipe(recipe, out, in_process=True, progress=False)
+        summary = run_recipe(recipe, out, InProcess(), progress=False)
         seconds = time.process_time() - start
         floor_seconds, encoded = floor_pass(recipe, out, processes=1)
         note = (

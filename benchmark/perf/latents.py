@@ -16,11 +16,12 @@ from pathlib import Path
 import torch
 
 from ace_model.config import CodecConfig, RunSpec, TextConfig, preset
-from ace_model.data import Position, ShardStream, buckets, decode_batch
+from ace_model.data import Position, ShardStream, decode_batch
 from ace_model.encoders import TextEncoder, build_codec
+from ace_model.latents import precompute_latents
 from ace_model.train import Encoders, complete_spec, new_state, precomputed_latents, train_step
 from benchmark.perf.report import Result
-from dataengine.latents.precompute import precompute_latents
+from dataengine.sinks.latent_store import buckets
 from dataengine.sinks.layout import Layout
 
 

@@ -52,7 +52,7 @@ _WRAPPER = (
 def peak_rss_mb(recipe: Path, out: Path) -> float:
     """Peak RSS of one in-process run, in MB, read from the kernel after it exits."""
     shutil.rmtree(out, ignore_errors=True)
-    run = [sys.executable, "-m", "dataengine.cli", "-q", "data", "run", str(recipe)]
+    run = [sys.executable, "-m", "ace_cli", "-q", "data", "run", str(recipe)]
     run += ["--out", str(out), "--in-process"]
     done = subprocess.run(
         [sys.executable, "-c", _WRAPPER, *run], check=True, capture_output=True, text=True

@@ -296,8 +296,8 @@ def scale_params() -> MiningParams:
 
 
 def scale_run(n: int) -> dict:
-    from dataengine.mine.miner import mine_vectors
-    from dataengine.mine.parallel import cores
+    from dataengine.machine import cores
+    from dataengine.mine.vector_mining import mine_vectors
 
     x, family, copy_of = mixture(n)
     cpu, started = _cpu_seconds(), time.perf_counter()
@@ -324,9 +324,10 @@ def scale_run(n: int) -> dict:
 def recall_run(n: int, queries: int = 2000, k: int = 10) -> dict:
     import faiss
 
+    from dataengine.machine import cores
     from dataengine.mine.cluster import cluster_pool
-    from dataengine.mine.miner import search_in_clusters
-    from dataengine.mine.parallel import cores, one_thread_per_job
+    from dataengine.mine.parallel import one_thread_per_job
+    from dataengine.mine.vector_mining import search_in_clusters
 
     x, _, _ = mixture(n)
     params = scale_params()

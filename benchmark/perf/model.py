@@ -18,11 +18,12 @@ import torch
 
 from ace_model.conditioning import pack
 from ace_model.config import PRESETS, RunSpec, TextConfig
-from ace_model.data import Position, ShardStream, buckets, decode_batch
+from ace_model.data import Position, ShardStream, decode_batch
 from ace_model.encoders import PixelCodec, TextEncoder
 from ace_model.flops import train_step_flops
 from ace_model.train import Encoders, complete_spec, new_state, pick_device, train_step
 from benchmark.perf.report import Result
+from dataengine.sinks.latent_store import buckets
 
 
 def matmul_flops_per_s(device: torch.device, size: int = 1024, repeats: int = 20) -> float:

@@ -29,7 +29,7 @@ import numpy as np
 
 from benchmark.perf.cpu import timed
 from benchmark.perf.report import Result
-from dataengine import heap
+from dataengine.executors import heap
 
 IMAGES = 1000
 SIZE = (1280, 960)
@@ -172,7 +172,7 @@ def run_ours(source: Path, work: Path, executor: list[str]) -> OursRun:
     Ray started by the run)."""
     out = work / ("ours" + "".join(executor).replace("-", "_"))
     shutil.rmtree(out, ignore_errors=True)
-    command = [sys.executable, "-m", "dataengine.cli", "-q", "data", "run", str(RECIPE)]
+    command = [sys.executable, "-m", "ace_cli", "-q", "data", "run", str(RECIPE)]
     command += ["--input", str(source), "--out", str(out), *executor]
     _, wall, cpu = timed(lambda: subprocess.run(command, check=True, capture_output=True))
     samples = _ok_samples(out)
@@ -181,7 +181,7 @@ def run_ours(source: Path, work: Path, executor: list[str]) -> OursRun:
 
 
 def _ok_samples(out: Path) -> int:
-    from dataengine.corpus import read_index
+    from dataengine.corpus.read import read_index
 
     return sum(s == "ok" for s in read_index(out, ["status"])["status"].to_pylist())
 
@@ -319,7 +319,7 @@ def measure(work: Path, cores: int) -> list[Result]:
 
 if __name__ == "__main__":
     from benchmark.perf.report import format_table
-    from dataengine.mine.parallel import cores as parallel_cores
+    from dataengine.machine import cores as parallel_cores
 
     cores = parallel_cores()
 

@@ -11,9 +11,9 @@ import cv2
 import numpy as np
 
 from dataengine.audit.summary import Item
-from dataengine.corpus import tar_samples
 from dataengine.sinks.encode import decode_member, encode_jpeg
 from dataengine.sinks.layout import Layout
+from dataengine.sinks.tars import tar_samples
 
 GAP, TARGET_GAP = 4, 14  # px between tiles; before the target
 BACKGROUND = 255

@@ -18,11 +18,10 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 
-from dataengine.curation import read_decisions
-from dataengine.schema import STATUS_OK
+from dataengine.corpus.curation import read_decisions
+from dataengine.schema import STATUS_OK, STATUS_REJECTED
 from dataengine.sinks.layout import Layout
 
-REJECTED = "rejected"
 FIXED = ["key", "status", "error", "split", "task", "category", "instruction"]
 
 
@@ -203,7 +202,7 @@ def _rows(out: Path) -> Iterator[tuple[str, dict]]:
 def _kind(row: dict, decisions: dict) -> str:
     if row["status"] == STATUS_OK:
         return "curated_out" if row["key"] in decisions else "accepted"
-    return "rejected" if row["status"] == REJECTED else "failed"
+    return "rejected" if row["status"] == STATUS_REJECTED else "failed"
 
 
 def _count(summary: Summary, row: dict, kind: str) -> None:

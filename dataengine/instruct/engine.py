@@ -3,16 +3,18 @@
 A server is the simple way to run a writer; on a GPU cluster the faster one is to let Ray
 Data feed the vLLM engine directly, one engine per GPU replica, continuously batched. It
 is configured from the writer's own recipe block (`model`, `engine: {...}`) and works as a
-global pass that fills the response cache:
+global pass that fills the response cache; `ace data run` runs it on Ray before the units
+of a recipe whose writer has `backend: ray_data_llm` (runner.fill_llm_caches):
 
-1. plan the recipe's work units and run the stages before the writer on each (Ray tasks);
-2. turn every pair the writer wants into the very `ChatRequest` the HTTP path would send;
-3. generate with `ray.data.llm`'s vLLM processor;
-4. store the answers in the response cache under the same keys.
+1. run the stages before the writer on each work unit;
+2. turn every pair the writer wants into the very `ChatRequest` the HTTP path would send
+   (`RequestsOfUnit`);
+3. generate with `ray.data.llm`'s vLLM processor (the Ray executor, with `engine_settings`);
+4. store the answers in the response cache under the same keys (`store_answers`).
 
-`ace data run` with the writer's `backend: ray_data_llm` then finds every answer in the
-cache and sends no request. The processor returns one output per request, so a request for
-n variants travels as n rows (seeds seed .. seed+n-1) and is stored once all n are back.
+The writer's units then find every answer in the cache and send no request. The processor
+returns one output per request, so a request for n variants travels as n rows (seeds seed ..
+seed+n-1) and is stored once all n are back.
 """
 
 from __future__ import annotations
@@ -30,23 +32,24 @@ log = logging.getLogger(__name__)
 DEFAULT_ENGINE_KWARGS = {"max_model_len": 4096, "enable_prefix_caching": True}
 
 
-def engine_config(params: WriterParams, images_per_prompt: int = 0):
-    """The ray.data.llm processor config for a writer's recipe block."""
-    from ray.data.llm import vLLMEngineProcessorConfig
-
+def engine_settings(params: WriterParams, images_per_prompt: int = 0) -> dict[str, Any]:
+    """The settings of the engine pass for a writer's recipe block (executors/ray_llm.py
+    turns them into ray.data.llm's processor)."""
     engine = params.engine
     engine_kwargs = {**DEFAULT_ENGINE_KWARGS, **engine.get("engine_kwargs", {})}
     if images_per_prompt:
         engine_kwargs.setdefault("limit_mm_per_prompt", {"image": images_per_prompt})
-    return vLLMEngineProcessorConfig(
-        model_source=params.model,
-        engine_kwargs=engine_kwargs,
-        concurrency=engine.get("concurrency", 1),
-        batch_size=engine.get("batch_size", 16),
-        accelerator_type=engine.get("accelerator_type"),
-        runtime_env=engine.get("runtime_env"),
-        prepare_multimodal_stage={"enabled": images_per_prompt > 0},
-    )
+    return {
+        "model": params.model,
+        "engine_kwargs": engine_kwargs,
+        "concurrency": engine.get("concurrency", 1),
+        "batch_size": engine.get("batch_size", 16),
+        "accelerator_type": engine.get("accelerator_type"),
+        "runtime_env": engine.get("runtime_env"),
+        "multimodal": images_per_prompt > 0,
+        "preprocess": preprocess,
+        "postprocess": postprocess,
+    }
 
 
 def sampling_params(options: dict[str, Any], extra_body: dict[str, Any]) -> dict[str, Any]:
@@ -101,31 +104,21 @@ def postprocess(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def build_engine_processor(params: WriterParams, images_per_prompt: int = 0):
-    from ray.data.llm import build_processor
-
-    config = engine_config(params, images_per_prompt)
-    return build_processor(config, preprocess=preprocess, postprocess=postprocess)
-
-
 # --------------------------------------------------------------------------------------------
 # The pass
 # --------------------------------------------------------------------------------------------
 
 
-class _RequestsOfUnit:
-    """Runs the stages before the writer on one unit and yields the rows still to be asked."""
+class RequestsOfUnit:
+    """The rows still to be asked for a unit that has run the stages before the writer."""
 
-    def __init__(self, chain, writer: LLMWriter):
-        self.chain, self.writer = chain, writer
+    def __init__(self, writer: LLMWriter):
+        self.writer = writer
         self.cache: ResponseCache | None = None  # opened in the worker, not pickled open
 
-    def __call__(self, item: dict[str, Any]):
-        import pickle
-
+    def __call__(self, unit):
         if self.cache is None:
             self.cache = ResponseCache(self.writer.params.cache_dir)
-        unit = self.chain(pickle.loads(item["unit"]))
         for pair in filter(self.writer.wants, unit.pairs):
             request = self.writer.build_request(pair)
             key = request.cache_key(self.writer.params.model)
@@ -133,28 +126,13 @@ class _RequestsOfUnit:
                 yield from engine_rows(request, key)
 
 
-def fill_cache_on_engine(recipe, writer_index: int, limit: int | None = None) -> int:
-    """Answer every request of `recipe.stages[writer_index]` on ray.data.llm; -> answers stored.
-
-    Needs Ray with GPUs and vLLM installed on the workers (`pip install "ray[llm]"`).
-    """
-    import pickle
-
-    import ray
-
-    from dataengine.runner import StageChain, plan_units
-
-    writer = recipe.stages[writer_index]
-    chain = StageChain(recipe.stages[:writer_index], recipe.source)
-    units = plan_units(recipe, limit)
-    items = ray.data.from_items([{"unit": pickle.dumps(u)} for u in units])
-    rows = items.flat_map(_RequestsOfUnit(chain, writer))
+def writer_engine(writer: LLMWriter) -> dict[str, Any]:
+    """The engine settings of a `ray_data_llm` writer stage."""
     images = getattr(writer.params, "max_images", 0) if writer.describes_images else 0
-    answers = build_engine_processor(writer.params, images)(rows)
-    return _store(answers.iter_rows(), ResponseCache(writer.params.cache_dir), writer.params.model)
+    return engine_settings(writer.params, images)
 
 
-def _store(rows, cache: ResponseCache, model: str) -> int:
+def store_answers(rows, cache: ResponseCache, model: str) -> int:
     """Put each request's answer in the cache once all its choices are back."""
     partial: dict[str, dict[int, dict]] = {}
     stored = 0

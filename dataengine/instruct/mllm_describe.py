@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dataengine.instruct.prompts import ChatRequest, describe_messages, guide_lines, image_part
-from dataengine.instruct.validation import PLACEHOLDER, Expectations
+from dataengine.instruct.validation import Expectations, named_frames
 from dataengine.instruct.writer import LLMWriter, WriterParams
 from dataengine.schema import Pair
 
@@ -69,7 +69,7 @@ class MLLMDescribe(LLMWriter):
     def expectations(self, pair: Pair, request: ChatRequest) -> Expectations:
         # The frames the template named, but no quoted text to keep: the model words it all.
         return Expectations(
-            placeholders=frozenset(PLACEHOLDER.findall(pair.instruction or "")),
+            placeholders=named_frames(pair.instruction or ""),
             prompt_lines=guide_lines(request.structured, describe=True),
             max_chars=self.params.max_chars,
         )

@@ -9,44 +9,26 @@ phrasings with and without a caption.
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import string
 from typing import Any
 
 import numpy as np
 
-from dataengine.instruct.phrasings import (
-    controllable,
-    element,
-    experts,
-    generation,
-    layer,
-    low_level,
-    multi_turn,
-    reference,
-    repainting,
-    restoration,
-    semantic,
-)
-from dataengine.mine import phrasings as mined
+from dataengine.instruct import phrasings
 
-FAMILIES = (
-    mined,
-    controllable,
-    element,
-    experts,
-    generation,
-    layer,
-    low_level,
-    multi_turn,
-    reference,
-    repainting,
-    restoration,
-    semantic,
-)
 
-TEMPLATES: dict[str, tuple[str, ...]] = {
-    task: phrasings for module in FAMILIES for task, phrasings in module.PHRASINGS.items()
-}
+def _phrasings_by_task() -> dict[str, tuple[str, ...]]:
+    """Every task's phrasings: one module per task family in instruct/phrasings/, each with
+    a PHRASINGS table (tests check that every registered task has phrasings)."""
+    tables: dict[str, tuple[str, ...]] = {}
+    for module in sorted(m.name for m in pkgutil.iter_modules(phrasings.__path__)):
+        tables.update(importlib.import_module(f"{phrasings.__name__}.{module}").PHRASINGS)
+    return tables
+
+
+TEMPLATES: dict[str, tuple[str, ...]] = _phrasings_by_task()
 
 
 def slot_names(template: str) -> frozenset[str]:

@@ -13,7 +13,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-PLACEHOLDER = re.compile(r"\{(image\d*)\}")
+from dataengine.schema import IMAGE_PLACEHOLDER, placeholder, replace_placeholders
+
 QUOTED = re.compile(r'"([^"]+)"')
 LABEL = re.compile(r"^(new |rewritten |edited )?instruction\s*:\s*", re.IGNORECASE)
 REFUSAL = re.compile(
@@ -30,7 +31,9 @@ BAD_CATEGORIES = {"Cc", "Cn", "Co", "Cs"}
 class Expectations:
     """What a valid answer must look like for one pair."""
 
-    placeholders: frozenset[str]  # the frame names the template used, e.g. {"image"}
+    # The frames the template named, as IMAGE_PLACEHOLDER captures their numbers: "" for
+    # {image}, "1" for {image1}. Kept as written, so {image01} is not taken for {image1}.
+    placeholders: frozenset[str]
     keep: tuple[str, ...] = ()  # quoted spans that must survive verbatim
     source: str | None = None  # the instruction being rewritten (a copy of it is no rewrite)
     prompt_lines: tuple[str, ...] = ()  # our own guidance text, which must not come back
@@ -52,10 +55,15 @@ class Verdict:
 def expectations_for(instruction: str, **kwargs) -> Expectations:
     """Expectations of an answer that replaces `instruction` (a template instruction)."""
     return Expectations(
-        placeholders=frozenset(PLACEHOLDER.findall(instruction)),
+        placeholders=named_frames(instruction),
         keep=tuple(QUOTED.findall(instruction)),
         **kwargs,
     )
+
+
+def named_frames(text: str) -> frozenset[str]:
+    """The frame numbers `text`'s placeholders carry, as written ("" for {image})."""
+    return frozenset(IMAGE_PLACEHOLDER.findall(text))
 
 
 def clean_answer(text: str) -> str:
@@ -96,17 +104,17 @@ def _printable(text: str, _expect: Expectations):
 
 
 def _placeholders(text: str, expect: Expectations):
-    found = set(PLACEHOLDER.findall(text))
-    stray = PLACEHOLDER.sub("", text)
+    found = named_frames(text)
+    stray = replace_placeholders(text, "")
     if "{" in stray or "}" in stray:
         return "bad_placeholder", "has braces that are not a frame placeholder like {image}"
     unknown = found - expect.placeholders
     if unknown:
-        names = ", ".join(f"{{{n}}}" for n in sorted(unknown))
+        names = ", ".join(placeholder(n) for n in sorted(unknown))
         return "bad_placeholder", f"names {names}, which the sample does not have"
     missing = expect.placeholders - found
     if missing:
-        names = ", ".join(f"{{{n}}}" for n in sorted(missing))
+        names = ", ".join(placeholder(n) for n in sorted(missing))
         return "missing_placeholder", f"does not name {names}"
     return None
 

@@ -46,13 +46,8 @@ class LLMWriter(Stage):
     provides = frozenset({"instructions"})
     source_label: ClassVar[str] = ""  # instruction_source of an accepted answer
     describes_images: ClassVar[bool] = False
-
-    def __init__(self, params: WriterParams | None = None, **kwargs):
-        super().__init__(params, **kwargs)
-        # An actor pool: the client and cache connection are built once per actor.
-        self.resources = Resources(
-            holds_model=True, num_cpus=self.params.num_cpus, max_actors=self.params.max_actors
-        )
+    # An actor pool: the client and cache connection are built once per actor.
+    resources = Resources(holds_model=True)
 
     @classmethod
     def validate(cls, params: WriterParams) -> None:

@@ -29,8 +29,6 @@ class WriterParams:
     structured_output: bool = False  # ask for JSON {"instruction": ...} (response_format)
     extra_body: dict[str, Any] = field(default_factory=dict)  # extra request fields (top_k...)
     engine: dict[str, Any] = field(default_factory=dict)  # ray.data.llm settings (engine.py)
-    max_actors: int = 1
-    num_cpus: float = 1.0
 
 
 def validate_writer_params(params: WriterParams) -> None:
@@ -46,7 +44,7 @@ def validate_writer_params(params: WriterParams) -> None:
         raise ValueError(f"url {params.url!r} must start with http:// or https://")
     if params.backend == "ray_data_llm" and not params.model:
         raise ValueError("model is empty; the ray_data_llm backend needs a model path or name")
-    for key in ("concurrency", "max_tokens", "max_actors"):
+    for key in ("concurrency", "max_tokens"):
         if getattr(params, key) < 1:
             raise ValueError(f"{key} is {getattr(params, key)}; it must be at least 1")
     if params.timeout_s <= 0 or params.max_retries < 0 or params.temperature < 0:

@@ -1,22 +1,26 @@
 """The embedding pass over a whole pool: the global step before clustering.
 
-The ids no stored part holds yet are cut into batches and mapped with the runner's
-map_batches (Ray tasks, or an actor pool for embedders that hold a model); every finished
-batch is written as one part at once, so a killed pass keeps what it finished.
+The ids no stored part holds yet are cut into batches and mapped on the run's executor (Ray
+tasks, or an actor pool for embedders that hold a model; local processes; this process);
+every finished batch is written as one part at once, so a killed pass keeps what it
+finished.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
+from typing import Any
 
 import numpy as np
 
-from dataengine.mine.embedders import EmbedderSpec
+from dataengine.mine.embedders.base import EmbedderSpec
 from dataengine.mine.store import EmbeddedBatch, EmbeddingStore
 from dataengine.schema import SourceImage
-from dataengine.sources.base import Source, SourceRef
+from dataengine.source import Source, SourceRef
 from dataengine.sources.decode import ImageError, decode_image
+from dataengine.stage import ONE_WORKER, Resources
 
 log = logging.getLogger(__name__)
 
@@ -78,37 +82,28 @@ def embed_missing(
     refs: list[SourceRef],
     spec: EmbedderSpec,
     store: EmbeddingStore,
+    executor: Any,
+    resources: Resources = ONE_WORKER,
     *,
     batch_size: int,
-    in_process: bool,
-    max_actors: int = 1,
-    num_gpus: float = 0.0,
     progress: bool = True,
 ) -> int:
-    """Embed every ref the store lacks; return how many were embedded now."""
-    from dataengine.runner import map_batches, run_context  # the one module that knows Ray
-
+    """Embed every ref the store lacks on `executor`; return how many were embedded now."""
     known = store.known_ids()
     missing = [r for r in refs if r.id not in known]
     if not missing:
         return 0
     batches = [missing[i : i + batch_size] for i in range(0, len(missing), batch_size)]
     log.info("embedding %d of %d images with %s", len(missing), len(refs), spec.kind)
-    results = map_batches(
+    results = executor.map_batches(
         batches,
         functools.partial(BatchEmbedder, pool, spec),
-        holds_model=spec.holds_model,
-        num_gpus=num_gpus,
-        max_actors=max_actors,
-        in_process=in_process,
+        dataclasses.replace(resources, holds_model=spec.holds_model),
     )
     from tqdm import tqdm  # here: importing it costs every `ace` command about 40 ms
 
     with tqdm(
-        total=len(missing),
-        unit="img",
-        desc=f"embed {spec.kind}",
-        disable=not (progress and run_context().progress),
+        total=len(missing), unit="img", desc=f"embed {spec.kind}", disable=not progress
     ) as bar:
         for batch in results:
             store.write(batch)

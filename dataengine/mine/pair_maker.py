@@ -18,12 +18,10 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from dataengine.mine.captions import ADD, REMOVE, REPLACE, CaptionChange, caption_change
-from dataengine.schema import Frame, SourceImage
+from dataengine.mine.caption_diff import ADD, REMOVE, REPLACE, CaptionChange, caption_change
+from dataengine.schema import STATUS_NEEDS_MLLM, Frame, SourceImage
 from dataengine.sources.decode import ImageError, decode_image
-from dataengine.synth.base import Made, PairError, PairMaker, register_maker
-
-STATUS_NEEDS_MLLM = "needs_mllm_instruction"
+from dataengine.synth.base import Made, PairError, PairMaker
 
 
 class MinedPairMaker(PairMaker):
@@ -61,21 +59,18 @@ class MinedPairMaker(PairMaker):
         )
 
 
-@register_maker
 class MinedEdit(MinedPairMaker):
     task = "mined_edit"
     category = "semantic_editing"
     kinds = (REPLACE, "same", "unknown")
 
 
-@register_maker
 class MinedAdd(MinedPairMaker):
     task = "mined_add"
     category = "element_editing"
     kinds = (ADD,)
 
 
-@register_maker
 class MinedRemove(MinedPairMaker):
     task = "mined_remove"
     category = "element_editing"

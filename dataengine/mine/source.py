@@ -4,15 +4,16 @@
       kind: mined_pairs
       pool: {kind: folder, path: photos/}   # any other source
       embedders: [{kind: classical}]
-      band: [0.90, 0.995]                    # similarity of a pair; above: duplicates
+      mining: {band: [0.90, 0.995]}          # similarity of a pair; above: duplicates
       cache: data/mining-cache               # embeddings and decisions, reused by reruns
+      resources: {gpus: 1, actors: 2}        # embedders holding a model: their workers
 
-refs() runs the global mining step (mining.py) on first call, or reads back its decisions
-when the same pool, embedders and parameters were mined before, and lists one reference per
-pair, and one per pool image that could not be embedded (`unmined:<id>`: it loads as an
-image with that status, so its index row says why). load() returns the pair's source image
-with the target image in `meta["partner"]`; the mined_* pair makers (pair_maker.py) turn it
-into a sample.
+prepare() runs the global mining step (pool_mining.py) on the run's executor, or reads back
+its decisions when the same pool, embedders and parameters were mined before; refs() then
+lists one reference per pair, and one per pool image that could not be embedded
+(`unmined:<id>`: it loads as an image with that status, so its index row says why). load()
+returns the pair's source image with the target image in `meta["partner"]`; the mined_* pair
+makers (pair_maker.py) turn it into a sample.
 
 Splits: images joined by a mined pair must not land in different splits, so the groups of
 the pool (a photo's crops, a shapes family) that pairs connect are merged, and every pair
@@ -22,14 +23,17 @@ of a merged group takes its first name.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
-from dataengine.mine.embedders import parse_embedders
-from dataengine.mine.mining import EmbedOptions, MinedPool, mine_pool
+from dataengine.mine.embedders.base import parse_embedders
 from dataengine.mine.params import MiningParams
+from dataengine.mine.pool_mining import MinedPool, mine_pool
+from dataengine.params import RecipeError, build_params
+from dataengine.registry import build_source
 from dataengine.schema import SourceImage
-from dataengine.sources.base import Source, SourceRef
+from dataengine.source import Source, SourceRef
 
 
 @dataclass
@@ -37,24 +41,15 @@ class MinedPairsParams:
     pool: dict  # the pool: any other source, e.g. {kind: sample_corpus, photos: 240}
     cache: str = "data/mining-cache"
     embedders: list[dict] = field(default_factory=lambda: [{"kind": "classical"}])
-    band: list[float] = field(default_factory=lambda: [0.90, 0.995])
-    neighbours: int = 10
-    per_image: int = 1
-    max_per_image: int = 4
-    cluster_size: int = 1000
-    probes: int = 2
-    second_level: bool = True
-    seed: int = 0
+    mining: dict = field(default_factory=dict)  # MiningParams: band, neighbours, per_image...
     include_pool: bool = False  # also list every pool image as a source of its own
     batch_size: int = 256  # images per embedding job
-    in_process: bool = False  # embed in this process instead of on Ray
-    max_actors: int = 1  # embedders holding a model: actor pool size
-    num_gpus: float = 0.0  # ... and each actor's GPU share
 
 
 class MinedPairs(Source):
     name = "mined_pairs"
     Params = MinedPairsParams
+    runs_pass = True  # the embedding pass; `resources:` sizes its workers
 
     def __init__(self, params: MinedPairsParams):
         self.params = params
@@ -65,9 +60,14 @@ class MinedPairs(Source):
     def __getstate__(self):  # workers load pairs by reference: they need no list of them
         return {**self.__dict__, "_refs": None, "mined": None}
 
+    def prepare(self, executor: Any, progress: bool = True) -> None:
+        """Mine the pool on `executor` (or read back an earlier mining of it)."""
+        if self._refs is None:
+            self._refs = self._plan(executor, progress)
+
     def refs(self) -> list[SourceRef]:
         if self._refs is None:
-            self._refs = self._plan()
+            raise RuntimeError("mined_pairs: call prepare(executor) before refs()")
         return self._refs
 
     def load(self, ref: SourceRef) -> SourceImage:
@@ -94,11 +94,20 @@ class MinedPairs(Source):
             error=source.error,
         )
 
-    def _plan(self) -> list[SourceRef]:
+    def _plan(self, executor: Any, progress: bool) -> list[SourceRef]:
         p = self.params
         pool_refs = sorted(self.pool.refs(), key=lambda r: r.id)
-        options = EmbedOptions(p.batch_size, p.in_process, p.max_actors, p.num_gpus)
-        self.mined = mine_pool(self.pool, pool_refs, self.specs, self.mining, p.cache, options)
+        self.mined = mine_pool(
+            self.pool,
+            pool_refs,
+            self.specs,
+            self.mining,
+            p.cache,
+            executor,
+            resources=self.resources,
+            batch_size=p.batch_size,
+            progress=progress,
+        )
         rows = self.mined.pairs.to_pylist()
         by_id = {r.id: r for r in pool_refs}
         merged = merged_groups(pool_refs, [(r["source_id"], r["target_id"]) for r in rows])
@@ -159,34 +168,19 @@ def merged_groups(refs: list[SourceRef], pairs: list[tuple[str, str]]) -> dict[s
 
 def _checked(params: MinedPairsParams):
     """The pool, embedders and mining parameters, or a RecipeError naming key and fix."""
-    from dataengine.recipe import RecipeError, _build_source
-
     where = "source (mined_pairs)"
     if params.pool.get("kind") == MinedPairs.name:
         raise RecipeError(f"{where}: pool: a pool cannot itself be mined_pairs; name its images")
-    pool = _build_source(params.pool, f"{where}, pool")
+    if params.batch_size < 1:
+        raise RecipeError(f"{where}: batch_size is {params.batch_size}; give at least 1")
+    pool = build_source(params.pool, f"{where}, pool")
+    mining = build_params(MiningParams, params.mining, f"{where}: mining")
     try:
         specs = parse_embedders(params.embedders, where)
-        mining = _mining_params(params)
         mining.check()
     except ValueError as exc:
         message = str(exc)
-        raise RecipeError(message if message.startswith(where) else f"{where}: {message}") from None
+        raise RecipeError(
+            message if message.startswith(where) else f"{where}: mining: {message}"
+        ) from None
     return pool, specs, mining
-
-
-def _mining_params(p: MinedPairsParams) -> MiningParams:
-    if len(p.band) != 2:
-        raise ValueError(f"band: {p.band} must be two numbers [lo, hi], e.g. [0.8, 0.97]")
-    if p.batch_size < 1 or p.max_actors < 1:
-        raise ValueError("batch_size and max_actors must be at least 1")
-    return MiningParams(
-        band=(float(p.band[0]), float(p.band[1])),
-        neighbours=p.neighbours,
-        per_image=p.per_image,
-        max_per_image=p.max_per_image,
-        cluster_size=p.cluster_size,
-        probes=p.probes,
-        second_level=p.second_level,
-        seed=p.seed,
-    )

@@ -12,19 +12,17 @@ the cosine between (target - input) image embeddings and the instruction's text 
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from dataengine.quality.pixel_change import as_rgb, edited_frame
-from dataengine.schema import Pair, Unit
+from dataengine.schema import Pair, Unit, replace_placeholders
 from dataengine.stage import Resources, Stage
 
 CONFIG_FILE = "open_clip_config.json"
 WEIGHT_PATTERNS = ("*.safetensors", "*.bin", "*.pth")
-PLACEHOLDER = re.compile(r"\{image\d*\}")
 STILL = 1e-6  # an image direction shorter than this is no edit: its direction score is 0
 
 
@@ -33,8 +31,6 @@ class ClipParams:
     model: str = ""  # a local open_clip folder
     batch_size: int = 32
     device: str = "cpu"
-    max_actors: int = 1
-    num_gpus: float = 0.0
 
 
 class ClipScores(Stage):
@@ -42,6 +38,7 @@ class ClipScores(Stage):
     Params = ClipParams
     requires = frozenset({"instructions"})
     provides = frozenset({"scores"})
+    resources = Resources(holds_model=True)  # an actor pool; `resources:` sizes it
 
     @classmethod
     def validate(cls, params: ClipParams) -> None:
@@ -55,14 +52,6 @@ class ClipScores(Stage):
             raise ValueError(f"model: {folder} has no weights ({', '.join(WEIGHT_PATTERNS)})")
         if params.batch_size < 1:
             raise ValueError(f"batch_size is {params.batch_size}; give at least 1")
-        if params.max_actors < 1:
-            raise ValueError(f"max_actors is {params.max_actors}; give at least 1 (pool size)")
-
-    def __init__(self, params: ClipParams | None = None, **kwargs):
-        super().__init__(params, **kwargs)
-        self.resources = Resources(
-            holds_model=True, num_gpus=self.params.num_gpus, max_actors=self.params.max_actors
-        )
 
     def setup(self) -> None:
         import torch
@@ -113,7 +102,7 @@ class ClipScores(Stage):
 
 def instruction_text(instruction: str | None) -> str:
     """The instruction as CLIP reads it: frames named in words, not placeholders."""
-    return PLACEHOLDER.sub("the image", instruction or "")
+    return replace_placeholders(instruction or "", "the image")
 
 
 def direction_score(source: np.ndarray, target: np.ndarray, text: np.ndarray) -> float:

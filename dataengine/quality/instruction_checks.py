@@ -11,10 +11,10 @@ import hashlib
 import itertools
 import re
 
-from dataengine.schema import Pair
+from dataengine.schema import Pair, image_ref
 
-PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
-IMAGE_REF = re.compile(r"image(\d*)")
+# Any {...}: a frame placeholder, or a template slot left unfilled that must count as bad.
+BRACED = re.compile(r"\{[^{}]*\}")
 QUOTED = re.compile(r'"[^"]*"')  # quoted text is data (the words to write), not phrasing
 WORD = re.compile(r"[^\W\d_]{2,}")  # letters only, two or more: "L L" in spaced text is data
 SENTENCE_END = re.compile(r"[.!?]+")
@@ -22,23 +22,21 @@ SENTENCE_END = re.compile(r"[.!?]+")
 
 def instruction_scores(instruction: str | None, n_inputs: int) -> dict[str, float]:
     text = instruction or ""
-    placeholders = PLACEHOLDER.findall(text)
+    braced = BRACED.findall(text)
     return {
         "instruction_words": float(len(text.split())),
-        "instruction_bad_placeholders": float(
-            sum(not _names_input(p, n_inputs) for p in placeholders)
-        ),
+        "instruction_bad_placeholders": float(sum(not _names_input(b, n_inputs) for b in braced)),
         "instruction_repeats": float(_repeats(text)),
     }
 
 
-def _names_input(placeholder: str, n_inputs: int) -> bool:
-    match = IMAGE_REF.fullmatch(placeholder)
-    return match is not None and int(match.group(1) or 0) < n_inputs
+def _names_input(braced: str, n_inputs: int) -> bool:
+    frame = image_ref(braced)
+    return frame is not None and frame < n_inputs
 
 
 def _repeats(text: str) -> int:
-    text = PLACEHOLDER.sub(" ", QUOTED.sub(" ", text)).lower()  # "image {image}" is no stutter
+    text = BRACED.sub(" ", QUOTED.sub(" ", text)).lower()  # "image {image}" is no stutter
     sentences = [s.strip() for s in SENTENCE_END.split(text) if s.strip()]
     words = sum(_doubled(WORD.findall(s)) for s in sentences)  # "colour? Colour it" is fine
     return words + _doubled(sentences)

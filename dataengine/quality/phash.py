@@ -18,9 +18,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from dataengine.corpus import tar_samples
 from dataengine.sinks.encode import decode_member
 from dataengine.sinks.layout import Layout
+from dataengine.sinks.tars import tar_samples
 
 CODE_BYTES = 16
 HASH_SCHEMA = pa.schema(

@@ -23,10 +23,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from dataengine.quality.catalogue import SCORES, unknown_score_hint
-from dataengine.schema import SPLITS, Pair, Unit
+from dataengine.schema import SPLITS, STATUS_REJECTED, Pair, Unit
 from dataengine.stage import Stage
 
-STATUS_REJECTED = "rejected"
 DEFAULT = "default"
 MAX_DEDUP_DISTANCE = 32  # of 128 bits: past this, "near duplicate" means "similar picture"
 

@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from dataengine.fonts import text_extent
 from dataengine.quality.pixel_change import as_rgb, edited_frame
 from dataengine.schema import Pair, Unit
 from dataengine.stage import Resources, Stage
-from dataengine.synth.text_render import text_extent
 
 REMOVAL_TASKS = frozenset({"text_removal"})
 
@@ -43,7 +43,7 @@ class TextLegibility(Stage):
     Params = TextLegibilityParams
     requires = frozenset({"pairs"})
     provides = frozenset({"scores"})
-    resources = Resources(holds_model=True, max_actors=0)  # a small ONNX model: one per worker
+    resources = Resources(holds_model=True, actors=0)  # a small ONNX model: one per worker
 
     @classmethod
     def validate(cls, params: TextLegibilityParams) -> None:

@@ -9,9 +9,9 @@ import hashlib
 import json
 from typing import Any
 
-from dataengine.latents.store import ERROR_MEMBER, LatentStore
 from dataengine.schema import canonical_json
 from dataengine.sinks.files import atomic_write
+from dataengine.sinks.latent_store import ERROR_MEMBER, LatentStore
 from dataengine.sinks.shard_writer import remove_temporaries, tar_bytes
 
 

@@ -6,6 +6,7 @@ members are written in WebDataset's layout (`<key>.<member>`, a sample's members
 in sorted order with a fixed mtime, owner and mode, samples sorted by key, so two runs of
 one recipe give byte-identical shards. The standard library's tarfile writes them: the
 webdataset package is for reading (it imports torch, seconds of start-up per worker).
+`commit_shard` is the one place a shard reaches the disk: `ace data export` commits through it.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import io
 import json
 import tarfile
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ from dataengine.schema import (
     canonical_json,
     frame_member,
     index_row,
+    index_schema,
     mask_member,
     sample_json,
     target_member,
@@ -107,12 +109,42 @@ class ShardWriter:
         samples = [*unit.packed, *map(self.pack, unit.pairs)]
         samples.sort(key=lambda s: (s.key, s.task))
         tar = tar_bytes([(s.key, s.members) for s in samples if s.ok])
-        name = unit.shard_name
-        atomic_write(self.layout.tar(name), tar)
-        atomic_write(self.layout.index(name), _parquet_bytes([s.row for s in samples]))
-        stats = _stats(unit, samples, tar)
-        atomic_write(self.layout.stats(name), canonical_json(stats).encode())
-        return stats
+        rows = [s.row for s in samples]
+        index = index_table(rows, index_schema(rows))
+        return commit_shard(self.layout, ShardOrigin.of(unit), tar, index)
+
+
+@dataclass(frozen=True)
+class ShardOrigin:
+    """What a shard was made from, as its stats file records it."""
+
+    shard: str
+    unit: str  # the work unit's id: resume trusts a shard only for the same unit
+    split: str
+    sources: int  # source images the unit listed
+
+    @classmethod
+    def of(cls, unit: Unit) -> ShardOrigin:
+        return cls(unit.shard_name, unit.id, unit.split, len(unit.refs))
+
+    @classmethod
+    def recorded(cls, stats: dict[str, Any]) -> ShardOrigin:
+        """The origin a stats file states, for a shard rewritten from an existing one."""
+        return cls(stats["shard"], stats["unit"], stats["split"], stats["sources"])
+
+
+def commit_shard(
+    layout: Layout, origin: ShardOrigin, tar: bytes, index: pa.Table
+) -> dict[str, Any]:
+    """Write one shard's tar, Parquet index and stats file, each atomically; return the stats.
+
+    The stats file goes last: its existence is what marks the shard complete, so a process
+    killed before it leaves a shard that resume redoes."""
+    stats = shard_stats(origin, index, tar)
+    atomic_write(layout.tar(origin.shard), tar)
+    atomic_write(layout.index(origin.shard), index_bytes(index))
+    atomic_write(layout.stats(origin.shard), canonical_json(stats).encode())
+    return stats
 
 
 def tar_bytes(samples: list[tuple[str, dict[str, bytes]]]) -> bytes:
@@ -134,10 +166,8 @@ def _add_member(tar: tarfile.TarFile, name: str, data: bytes) -> None:
     tar.addfile(info, io.BytesIO(data))
 
 
-def _parquet_bytes(rows: list[dict[str, Any]]) -> bytes:
-    from dataengine.schema import index_schema
-
-    table = index_table(rows, index_schema(rows))
+def index_bytes(table: pa.Table) -> bytes:
+    """The index table as Parquet bytes."""
     buffer = io.BytesIO()
     # No statistics timestamps or creator strings vary between runs; pin the writer options.
     pq.write_table(table, buffer, compression="zstd", write_statistics=True)
@@ -164,19 +194,21 @@ def index_table(rows: list[dict[str, Any]], schema: pa.Schema) -> pa.Table:
     return table.select(schema.names).combine_chunks()
 
 
-def _stats(unit: Unit, samples: list[PackedSample], tar_bytes: bytes) -> dict[str, Any]:
+def shard_stats(origin: ShardOrigin, index: pa.Table, tar: bytes) -> dict[str, Any]:
+    """The stats file of a shard, counted from the index it commits: every row by status,
+    the samples (ok rows) by task, and the tar's size and sha256."""
+    statuses = index.column("status").to_pylist()
+    tasks = index.column("task").to_pylist()
+    ok_tasks = [task for status, task in zip(statuses, tasks, strict=True) if status == STATUS_OK]
     return {
         "format_version": FORMAT_VERSION,
-        "shard": unit.shard_name,
-        "unit": unit.id,
-        "split": unit.split,
-        "sources": len(unit.refs),
-        "rows": len(samples),
-        "samples": sum(p.ok for p in samples),
-        "by_status": dict(sorted(Counter(p.status for p in samples).items())),
-        "by_task": dict(sorted(Counter(p.task for p in samples if p.ok).items())),
-        "tar_bytes": len(tar_bytes),
-        "tar_sha256": hashlib.sha256(tar_bytes).hexdigest(),
+        **asdict(origin),
+        "rows": len(statuses),
+        "samples": len(ok_tasks),
+        "by_status": dict(sorted(Counter(statuses).items())),
+        "by_task": dict(sorted(Counter(ok_tasks).items())),
+        "tar_bytes": len(tar),
+        "tar_sha256": hashlib.sha256(tar).hexdigest(),
     }
 
 

@@ -7,13 +7,12 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from dataengine.schema import SourceImage
-from dataengine.sources.base import Source, SourceRef
+from dataengine.schema import STATUS_READ_ERROR, SourceImage
+from dataengine.source import Source, SourceRef
 
 log = logging.getLogger(__name__)
 
 IMAGE_EXTENSIONS = ["jpg", "jpeg", "png", "webp", "bmp", "tif", "tiff", "gif"]
-STATUS_READ_ERROR = "read_error"
 
 
 class FolderSource(Source):

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dataengine.schema import SourceImage
-from dataengine.sources.base import Source, SourceRef
+from dataengine.schema import STATUS_READ_ERROR, SourceImage
+from dataengine.source import Source, SourceRef
 from dataengine.sources.sample_photos import load_photo, photo_refs
 from dataengine.sources.shapes_world import load_shape, shapes_refs
 
@@ -60,7 +60,7 @@ class SampleCorpus(Source):
                 id=ref.id,
                 group=ref.group,
                 caption=ref.caption,
-                status="read_error",
+                status=STATUS_READ_ERROR,
                 error=f"{type(exc).__name__}: {exc}",
             )
         raise ValueError(f"{ref.id}: not a sample_corpus ref (locator {ref.locator!r})")

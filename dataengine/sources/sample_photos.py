@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from dataengine.schema import SourceImage, rng_for
-from dataengine.sources.base import SourceRef
+from dataengine.source import SourceRef
 
 MIN_SIDE, MAX_SIDE = 256, 768  # both sides of every variant, inclusive
 MIN_CROP = 0.55  # of each side: smaller crops would lose what the caption describes

@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from dataengine.schema import SourceImage, canonical_json, rng_for
-from dataengine.sources.base import SourceRef
+from dataengine.source import SourceRef
 
 # Well separated from each other and from every background colour (see the tests).
 COLORS: dict[str, tuple[int, int, int]] = {

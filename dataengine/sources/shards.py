@@ -17,14 +17,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
-from dataengine.corpus import MEMBER_NAME
-from dataengine.schema import SourceImage
-from dataengine.sources.base import Source, SourceRef
-from dataengine.sources.folder import STATUS_READ_ERROR, clean_caption, failed
+from dataengine.schema import STATUS_MISSING_IMAGE, STATUS_READ_ERROR, SourceImage
+from dataengine.sinks.tars import MEMBER_NAME
+from dataengine.source import Source, SourceRef
+from dataengine.sources.folder import clean_caption, failed
 
 log = logging.getLogger(__name__)
-
-STATUS_MISSING_IMAGE = "missing_image"
 
 # WebDataset's rule: the key is the member name up to the first dot of its basename.
 # Gzip, bzip2, xz, zstd: a compressed tar has no byte offsets to seek to.

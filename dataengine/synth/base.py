@@ -87,15 +87,3 @@ class PairMaker:
         """make() for makers with partners: `partners` holds exactly `self.partners` decoded
         sources of other groups."""
         raise NotImplementedError
-
-
-MAKERS: dict[str, type[PairMaker]] = {}
-
-
-def register_maker(cls: type[PairMaker]) -> type[PairMaker]:
-    if not cls.task or not cls.category:
-        raise TypeError(f"{cls.__qualname__} needs `task` and `category`")
-    if cls.task in MAKERS and MAKERS[cls.task] is not cls:
-        raise TypeError(f"two pair makers are named {cls.task!r}")
-    MAKERS[cls.task] = cls
-    return cls

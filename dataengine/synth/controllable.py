@@ -14,7 +14,7 @@ import numpy as np
 
 from dataengine.schema import Frame, SourceImage
 from dataengine.synth import ops
-from dataengine.synth.base import Made, PairError, PairMaker, register_maker
+from dataengine.synth.base import Made, PairError, PairMaker
 from dataengine.synth.low_level import (
     CannyExtraction,
     Contour,
@@ -57,42 +57,36 @@ class MapToImage(PairMaker):
         )
 
 
-@register_maker
 class CannyToImage(MapToImage):
     task = "canny_to_image"
     analysis = CannyExtraction
     operator = CannyExtraction.operator
 
 
-@register_maker
 class SegmentationToImage(MapToImage):
     task = "segmentation_to_image"
     analysis = Segmentation
     operator = Segmentation.operator
 
 
-@register_maker
 class ContourToImage(MapToImage):
     task = "contour_to_image"
     analysis = Contour
     operator = Contour.operator
 
 
-@register_maker
 class ScribbleToImage(MapToImage):
     task = "scribble_to_image"
     analysis = Scribble
     operator = Scribble.operator
 
 
-@register_maker
 class DoodleToImage(MapToImage):
     task = "doodle_to_image"
     analysis = Doodle
     operator = Doodle.operator
 
 
-@register_maker
 class Colorization(PairMaker):
     task = "colorization"
     category = "controllable_generation"

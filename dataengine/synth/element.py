@@ -16,11 +16,12 @@ from typing import Any
 
 import numpy as np
 
+from dataengine.fonts import FONT_FILES, text_extent
 from dataengine.schema import Frame, SourceImage
 from dataengine.sources import shapes_world
 from dataengine.synth import cutout, masks
-from dataengine.synth.base import Made, PairError, PairMaker, register_maker
-from dataengine.synth.text_render import FONT_FILES, fit_size, render_text, text_extent
+from dataengine.synth.base import Made, PairError, PairMaker
+from dataengine.synth.text_render import fit_size, render_text
 
 # Short, common words and phrases, as on signs, labels and cards. No quotes or dollar signs:
 # the text goes into the instruction between double quotes.
@@ -114,7 +115,6 @@ def written(image: np.ndarray, params: dict[str, Any]) -> tuple[np.ndarray, np.n
     return out, masks.box_mask(ink, margin=max(2, size // 8))
 
 
-@register_maker
 class TextRender(PairMaker):
     task = "text_render"
     category = "element_editing"
@@ -135,7 +135,6 @@ class TextRender(PairMaker):
         )
 
 
-@register_maker
 class TextRemoval(PairMaker):
     task = "text_removal"
     category = "element_editing"
@@ -219,7 +218,6 @@ class SceneObjectEdit(PairMaker):
         return shapes_world.render(edited)
 
 
-@register_maker
 class AddObject(SceneObjectEdit):
     task = "add_object"
     attribute = "add"
@@ -230,7 +228,6 @@ class AddObject(SceneObjectEdit):
         return cutout.blend(image, cutout.scene_object_layer(edited, index))
 
 
-@register_maker
 class RemoveObject(SceneObjectEdit):
     task = "remove_object"
     attribute = "remove"
@@ -275,7 +272,6 @@ def paste_slots(source: SourceImage, cut: dict[str, Any]) -> dict[str, str]:
     return {"shape": cutout.OUTLINE_WORDS[cut["outline"]], "position": where}
 
 
-@register_maker
 class AddObjectPhoto(PairMaker):
     task = "add_object_photo"
     category = "element_editing"
@@ -308,7 +304,6 @@ class AddObjectPhoto(PairMaker):
         )
 
 
-@register_maker
 class RemoveObjectPhoto(PairMaker):
     task = "remove_object_photo"
     category = "element_editing"

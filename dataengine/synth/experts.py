@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from dataengine.schema import Frame, SourceImage
-from dataengine.synth.base import Made, PairError, PairMaker, register_maker
+from dataengine.synth.base import Made, PairError, PairMaker
 from dataengine.synth.controllable import caption_slots
 
 # --------------------------------------------------------------------------------------------
@@ -148,7 +148,6 @@ class DepthBacked(ModelBacked):
         return depth_map(self.estimator.predict(source.image))
 
 
-@register_maker
 class DepthExtraction(DepthBacked):
     task = "depth_extraction"
     category = "low_level_analysis"
@@ -160,7 +159,6 @@ class DepthExtraction(DepthBacked):
         )
 
 
-@register_maker
 class DepthToImage(DepthBacked):
     task = "depth_to_image"
     category = "controllable_generation"
@@ -284,7 +282,6 @@ class PoseBacked(ModelBacked):
         return render_skeleton(self.estimator.keypoints(source.image), h, w, params["threshold"])
 
 
-@register_maker
 class PoseExtraction(PoseBacked):
     task = "pose_extraction"
     category = "low_level_analysis"
@@ -296,7 +293,6 @@ class PoseExtraction(PoseBacked):
         )
 
 
-@register_maker
 class PoseToImage(PoseBacked):
     task = "pose_to_image"
     category = "controllable_generation"

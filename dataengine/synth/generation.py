@@ -11,11 +11,10 @@ from typing import Any
 import numpy as np
 
 from dataengine.schema import SourceImage
-from dataengine.synth.base import Made, PairError, PairMaker, register_maker
+from dataengine.synth.base import Made, PairError, PairMaker
 from dataengine.synth.controllable import caption_slots
 
 
-@register_maker
 class TextToImage(PairMaker):
     task = "text_to_image"
     category = "text_to_image"

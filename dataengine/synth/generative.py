@@ -19,7 +19,7 @@ import numpy as np
 
 from dataengine.schema import Frame, SourceImage
 from dataengine.synth import ops
-from dataengine.synth.base import Made, PairError, register_maker
+from dataengine.synth.base import Made, PairError
 from dataengine.synth.experts import ModelBacked, required_caption, torch_device
 from dataengine.synth.low_level import checked_canny, draw_canny_params
 
@@ -150,7 +150,6 @@ class DiffusionBacked(ModelBacked):
 # --------------------------------------------------------------------------------------------
 
 
-@register_maker
 class DiffusionInpainting(DiffusionBacked):
     """The photo and a box mask in; the photo with a new object painted in the box out."""
 
@@ -193,7 +192,6 @@ class DiffusionInpainting(DiffusionBacked):
         )
 
 
-@register_maker
 class ControlNetCannyGeneration(DiffusionBacked):
     """The photo's edge map in; a new image generated to follow those edges out."""
 

@@ -21,7 +21,7 @@ import numpy as np
 from dataengine.schema import Frame, SourceImage
 from dataengine.sources import shapes_world
 from dataengine.synth import cutout
-from dataengine.synth.base import Made, PairError, PairMaker, register_maker
+from dataengine.synth.base import Made, PairError, PairMaker
 from dataengine.synth.element import big_enough, draw_paste, paste
 
 PLAIN = {"white": (255, 255, 255), "black": (0, 0, 0)}
@@ -109,7 +109,6 @@ class LayerMaker(PairMaker):
         return draw_layers(source, partner, rng)
 
 
-@register_maker
 class ExtractForeground(LayerMaker):
     task = "extract_foreground"
 
@@ -134,7 +133,6 @@ class ExtractForeground(LayerMaker):
         )
 
 
-@register_maker
 class ExtractBackground(LayerMaker):
     task = "extract_background"
 
@@ -152,7 +150,6 @@ class ExtractBackground(LayerMaker):
         )
 
 
-@register_maker
 class MergeLayers(LayerMaker):
     """{image} the background, {image1} the layer on plain white or black with its mask.
 

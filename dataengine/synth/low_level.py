@@ -15,7 +15,7 @@ import numpy as np
 
 from dataengine.schema import Frame, SourceImage
 from dataengine.synth import filters, ops
-from dataengine.synth.base import Made, PairError, PairMaker, register_maker
+from dataengine.synth.base import Made, PairError, PairMaker
 
 # An edge map with fewer edge pixels than this is a near-blank image: nothing to learn.
 MIN_EDGE_FRACTION = 0.002
@@ -126,7 +126,6 @@ class MapMaker(PairMaker):
         )
 
 
-@register_maker
 class CannyExtraction(MapMaker):
     task = "canny_extraction"
     operator = "cv2.Canny"
@@ -138,7 +137,6 @@ class CannyExtraction(MapMaker):
         return checked_canny(photo, params)
 
 
-@register_maker
 class Grayscale(PairMaker):
     task = "grayscale"
     category = "low_level_analysis"
@@ -156,7 +154,6 @@ class Grayscale(PairMaker):
         return Made(frames=[Frame(image=source.image)], target=gray, params=params)
 
 
-@register_maker
 class Mosaic(MapMaker):
     task = "mosaic"
     operator = "filters.mosaic"
@@ -172,7 +169,6 @@ class Mosaic(MapMaker):
         return pixelated
 
 
-@register_maker
 class Degradation(MapMaker):
     """The ACE degradation chain (noise, downscale, JPEG, blur), in a random order."""
 
@@ -197,7 +193,6 @@ class Degradation(MapMaker):
         return degraded
 
 
-@register_maker
 class Segmentation(MapMaker):
     task = "segmentation"
     operator = "skimage.segmentation(felzenszwalb|slic)+mean colour"
@@ -215,7 +210,6 @@ class Segmentation(MapMaker):
         return regions
 
 
-@register_maker
 class Contour(MapMaker):
     task = "contour"
     operator = "filters.contour_map(median+DoG)"
@@ -235,7 +229,6 @@ class Contour(MapMaker):
         return lines
 
 
-@register_maker
 class Scribble(MapMaker):
     task = "scribble"
     operator = "filters.scribble_map(canny+dilate+jitter)"
@@ -258,7 +251,6 @@ class Scribble(MapMaker):
         return strokes
 
 
-@register_maker
 class Doodle(MapMaker):
     task = "doodle"
     operator = "filters.doodle_map(felzenszwalb borders)"

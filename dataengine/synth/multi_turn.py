@@ -19,8 +19,9 @@ from typing import Any
 
 import numpy as np
 
+from dataengine.registry import MAKERS
 from dataengine.schema import SourceImage
-from dataengine.synth.base import MAKERS, Made, PairError, PairMaker, register_maker
+from dataengine.synth.base import Made, PairError, PairMaker
 
 EDIT_CATEGORIES = ("semantic_editing", "element_editing", "low_level_analysis")
 # A map (edges, grey) ends a chat: an edit of an edge map is not what people ask for next.
@@ -38,7 +39,6 @@ class Turn:
     target_scene: dict | None
 
 
-@register_maker
 class MultiTurnEdit(PairMaker):
     task = "multi_turn_edit"
     category = "multi_turn"

@@ -16,7 +16,7 @@ import numpy as np
 from dataengine.schema import Frame, SourceImage
 from dataengine.sources import shapes_world as sw
 from dataengine.synth import styles
-from dataengine.synth.base import Made, PairError, PairMaker, register_maker
+from dataengine.synth.base import Made, PairError, PairMaker
 from dataengine.synth.controllable import caption_slots
 from dataengine.synth.semantic import (
     MIN_VISIBLE_CHANGE,
@@ -27,7 +27,6 @@ from dataengine.synth.semantic import (
 )
 
 
-@register_maker
 class StyleReference(PairMaker):
     task = "style_reference"
     category = "reference_generation"
@@ -60,7 +59,6 @@ class StyleReference(PairMaker):
 REFERENCE_CELL = "center"
 
 
-@register_maker
 class ObjectReference(PairMaker):
     task = "object_reference"
     category = "reference_generation"

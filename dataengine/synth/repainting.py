@@ -15,14 +15,13 @@ import numpy as np
 from dataengine.schema import Frame, SourceImage
 from dataengine.sources import shapes_world
 from dataengine.synth import cutout, masks, ops
-from dataengine.synth.base import Made, PairError, PairMaker, register_maker
+from dataengine.synth.base import Made, PairError, PairMaker
 from dataengine.synth.controllable import caption_slots
 
 MIN_SIDE = 64  # below this a 5% hole is a few pixels and strokes cannot be drawn
 MASK_KINDS = ("rectangle", "strokes")
 
 
-@register_maker
 class Inpainting(PairMaker):
     task = "inpainting"
     category = "repainting"
@@ -51,7 +50,6 @@ class Inpainting(PairMaker):
         )
 
 
-@register_maker
 class ObjectInpainting(PairMaker):
     """One object of a shapes-world scene blanked out under its mask, grown so that the hole
     does not give its outline away; the hint names the object in half of the pairs."""
@@ -93,7 +91,6 @@ class ObjectInpainting(PairMaker):
         )
 
 
-@register_maker
 class Outpainting(PairMaker):
     """The photo cropped to an inner box and shown at that place on a black canvas of the
     full size; the mask covers the missing border, at least one side of it."""

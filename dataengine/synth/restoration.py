@@ -16,7 +16,7 @@ import numpy as np
 
 from dataengine.schema import Frame, SourceImage
 from dataengine.synth import filters
-from dataengine.synth.base import Made, PairError, PairMaker, register_maker
+from dataengine.synth.base import Made, PairError, PairMaker
 from dataengine.synth.low_level import (
     draw_seed,
     pixel_scale,
@@ -77,7 +77,6 @@ class Restoration(PairMaker):
         )
 
 
-@register_maker
 class Denoise(Restoration):
     task = "denoise"
     operator = "filters.add_noise"
@@ -93,7 +92,6 @@ class Denoise(Restoration):
         return filters.add_noise(photo, params["sigma"], params["noise_seed"], params["kind"])
 
 
-@register_maker
 class Deblur(Restoration):
     task = "deblur"
     operator = "filters.gaussian_blur|filters.motion_blur"
@@ -114,7 +112,6 @@ class Deblur(Restoration):
         return filters.motion_blur(photo, params["length"], params["angle"])
 
 
-@register_maker
 class SuperResolution(Restoration):
     task = "super_resolution"
     operator = "filters.resample(area down, bicubic up)"
@@ -126,7 +123,6 @@ class SuperResolution(Restoration):
         return filters.resample(photo, 1.0 / params["factor"], upscale="bicubic")
 
 
-@register_maker
 class JpegArtifactRemoval(Restoration):
     task = "jpeg_artifact_removal"
     operator = "cv2.imencode(.jpg)"
@@ -138,7 +134,6 @@ class JpegArtifactRemoval(Restoration):
         return filters.jpeg(photo, params["quality"])
 
 
-@register_maker
 class LowLightEnhancement(Restoration):
     task = "low_light_enhancement"
     operator = "filters.darken+filters.add_noise"
@@ -164,7 +159,6 @@ class LowLightEnhancement(Restoration):
         return dark
 
 
-@register_maker
 class Dehaze(Restoration):
     task = "dehaze"
     operator = "filters.haze(atmospheric scattering)"

@@ -18,7 +18,7 @@ import numpy as np
 from dataengine.schema import Frame, SourceImage
 from dataengine.sources import shapes_world as sw
 from dataengine.synth import styles
-from dataengine.synth.base import Made, PairError, PairMaker, register_maker
+from dataengine.synth.base import Made, PairError, PairMaker
 from dataengine.synth.low_level import has_colour, refuse_gray
 
 # A global edit whose target differs from its source by less than this (mean grey levels)
@@ -128,7 +128,6 @@ class SceneEdit(PairMaker):
         raise NotImplementedError
 
 
-@register_maker
 class ChangeColor(SceneEdit):
     task = "change_color"
     attribute = "color"
@@ -143,7 +142,6 @@ class ChangeColor(SceneEdit):
         }
 
 
-@register_maker
 class ChangeShape(SceneEdit):
     task = "change_shape"
     attribute = "shape"
@@ -158,7 +156,6 @@ class ChangeShape(SceneEdit):
         }
 
 
-@register_maker
 class ChangeSize(SceneEdit):
     task = "change_size"
     attribute = "size"
@@ -174,7 +171,6 @@ class ChangeSize(SceneEdit):
         }
 
 
-@register_maker
 class MoveObject(SceneEdit):
     task = "move_object"
     attribute = "position"
@@ -208,7 +204,6 @@ def amount(count: int, obj: dict) -> str:
     return f"{NUMBER_WORDS[count]} {noun(count, obj)}"
 
 
-@register_maker
 class ChangeCount(PairMaker):
     """Add copies of one object, or remove some of its copies.
 
@@ -308,7 +303,6 @@ def look_pair(source: SourceImage, target: np.ndarray, params: dict, slots: dict
     return Made(frames=[Frame(image=source.image)], target=target, params=params, slots=slots)
 
 
-@register_maker
 class StyleTransfer(PairMaker):
     task = "style_transfer"
     category = "semantic_editing"
@@ -322,7 +316,6 @@ class StyleTransfer(PairMaker):
         return look_pair(source, target, params, {"style": styles.STYLE_WORDS[params["style"]]})
 
 
-@register_maker
 class ColorGrading(PairMaker):
     task = "color_grading"
     category = "semantic_editing"
@@ -356,7 +349,6 @@ TONE_ADJUSTMENTS = {
 }
 
 
-@register_maker
 class BrightnessContrast(PairMaker):
     task = "brightness_contrast"
     category = "semantic_editing"

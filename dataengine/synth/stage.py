@@ -28,9 +28,6 @@ class PairsParams:
     models: dict[str, str] = field(default_factory=dict)
     # Constructor options of a task's maker, e.g. {diffusion_inpainting: {num_inference_steps: 20}}.
     options: dict[str, dict] = field(default_factory=dict)
-    # With a model-backed task the stage runs on Ray as an actor pool of this size and resources.
-    max_actors: int = 1
-    num_gpus: float = 0.0
 
 
 class Pairs(Stage):
@@ -55,8 +52,6 @@ class Pairs(Stage):
                 raise ValueError(f"tasks.{task}: weight {weight} must be positive")
         if params.per_source < 1:
             raise ValueError(f"per_source is {params.per_source}; it must be at least 1")
-        if params.max_actors < 1:
-            raise ValueError(f"max_actors is {params.max_actors}; give at least 1 (pool size)")
         _validate_models(params)
         _validate_options(params)
 
@@ -64,10 +59,9 @@ class Pairs(Stage):
         super().__init__(params, **kwargs)
         # Tasks are drawn per source; only partners come from the rest of the unit.
         self.per_source = all(maker_class(task).partners == 0 for task in self.params.tasks)
+        # With a model-backed task the stage is an actor pool; its `resources:` block sizes it.
         if any(maker_class(task).needs_model for task in self.params.tasks):
-            self.resources = Resources(
-                holds_model=True, num_gpus=self.params.num_gpus, max_actors=self.params.max_actors
-            )
+            self.resources = Resources(holds_model=True)
 
     def setup(self) -> None:
         self.makers = {task: _maker(task, self.params) for task in sorted(self.params.tasks)}

@@ -11,16 +11,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import torch
 
-from ace_model.data import (
-    Position,
-    ShardStream,
-    buckets,
-    decode_batch,
-    nearest_bucket,
-    ordered_batches,
-)
-from dataengine.corpus import iter_samples, read_index
-from dataengine.curation import CURATION_SCHEMA
+from ace_model.data import Position, ShardStream, decode_batch, ordered_batches
+from dataengine.corpus.curation import CURATION_SCHEMA
+from dataengine.corpus.read import iter_samples, read_index
+from dataengine.sinks.latent_store import buckets, nearest_bucket
 
 SIZES = buckets(32, 4)
 

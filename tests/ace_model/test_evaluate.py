@@ -12,7 +12,7 @@ from PIL import Image
 from ace_model import baselines
 from ace_model.evaluate import EvalSettings, beats, evaluate
 from ace_model.metrics import edit_correctness, l1, psnr, read_cell, ssim
-from dataengine.corpus import read_index
+from dataengine.corpus.read import read_index
 from dataengine.sources import shapes_world as sw
 
 

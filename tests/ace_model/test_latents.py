@@ -11,17 +11,18 @@ import numpy as np
 import pytest
 import torch
 
+from ace_cli.main import main
 from ace_model.config import CodecConfig
-from ace_model.data import ShardStream, buckets, decode_batch, decode_sample, load_latent
+from ace_model.data import ShardStream, decode_batch, decode_sample, load_latent
 from ace_model.encoders import VaeCodec
+from ace_model.latents import ShardEncoder, npy_bytes, precompute_latents
 from ace_model.train import train
-from dataengine.cli import main
-from dataengine.corpus import iter_samples, samples_in_tar
-from dataengine.latents.precompute import ShardEncoder, npy_bytes, precompute_latents
-from dataengine.latents.store import ERROR_MEMBER, LatentSpec, find_store
-from dataengine.latents.vae import vae_fingerprint
+from ace_model.vae import vae_fingerprint
+from dataengine.corpus.read import iter_samples
+from dataengine.sinks.latent_store import ERROR_MEMBER, LatentSpec, buckets, find_store
 from dataengine.sinks.latent_writer import LatentWriter
 from dataengine.sinks.layout import Layout
+from dataengine.sinks.tars import samples_in_tar
 from tests.ace_model.conftest import MICRO
 from tests.ace_model.test_encoders import build_vae
 
@@ -76,7 +77,7 @@ def test_latents_are_what_the_trainer_would_encode(corpus, vae):
 
 
 def nearest_size(raw: dict, sizes) -> tuple[int, int]:
-    from ace_model.data import batch_group
+    from dataengine.sinks.latent_store import batch_group
 
     return batch_group(raw, sizes)[0]
 
@@ -242,7 +243,7 @@ def test_a_ray_actor_pool_writes_the_bytes_of_the_in_process_run(corpus, vae, tm
 
 
 def test_validate_checks_the_current_latent_shards(corpus, vae):
-    from dataengine.validate import validate_output
+    from dataengine.corpus.validate import validate_output
 
     done = precompute(corpus, vae)
     report = validate_output(corpus, decode_images=False)

@@ -11,10 +11,11 @@ import torch
 from ace_model import checkpoint
 from ace_model.conditioning import pack
 from ace_model.config import ModelConfig, RunSpec, TextConfig, TrainConfig
-from ace_model.data import ShardStream, buckets, decode_batch
+from ace_model.data import ShardStream, decode_batch
 from ace_model.encoders import PixelCodec, TextEncoder
 from ace_model.flow import euler_sample, flow_loss
 from ace_model.train import Encoders, new_state, train, train_step
+from dataengine.sinks.latent_store import buckets
 from tests.ace_model.conftest import MICRO
 
 

@@ -19,8 +19,8 @@ import webdataset as wds
 import yaml
 from PIL import Image
 
-from dataengine.cli import main
-from dataengine.corpus import iter_samples, read_index
+from ace_cli.main import main
+from dataengine.corpus.read import iter_samples, read_index
 from tests.conftest import TINY_RECIPE, photo
 from tests.helpers import fresh_python
 
@@ -157,7 +157,7 @@ def test_validating_a_corpus_without_latents_does_not_load_torch(reference):
     # validate's 6 s on the default corpus.
     script = (
         "import sys\n"
-        "from dataengine.validate import validate_output\n"
+        "from dataengine.corpus.validate import validate_output\n"
         f"assert validate_output({str(reference)!r}).ok\n"
         "print('torch' in sys.modules)\n"
     )
@@ -239,7 +239,7 @@ def test_a_quiet_resize_run_imports_no_more_than_it_needs(tmp_path):
         Image.fromarray(photo(i)).save(photos / f"{i}.jpg")
         (photos / f"{i}.txt").write_text("a photo\n")
     script = (
-        "import sys; from dataengine import cli; "
+        "import sys; from ace_cli import main as cli; "
         "cli.main(['-q', 'data', 'run', 'pipelines/recipes/resize.yaml', '--input', "
         "sys.argv[1], '--out', sys.argv[2], '--in-process']); "
         "print(sorted(m for m in ('asyncio', 'tqdm') if m in sys.modules))"
@@ -250,7 +250,7 @@ def test_a_quiet_resize_run_imports_no_more_than_it_needs(tmp_path):
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0].startswith("3 samples (0 failed rows)") and lines[-1] == "[]"
-    bad = [sys.executable, "-m", "dataengine.cli", "data", "run", str(tmp_path / "none.yaml")]
+    bad = [sys.executable, "-m", "ace_cli", "data", "run", str(tmp_path / "none.yaml")]
     failed = subprocess.run(bad, capture_output=True, text=True)
     assert failed.returncode == 2
     assert "none.yaml" in failed.stderr
@@ -261,7 +261,7 @@ def test_the_command_line_logs_our_progress_and_only_other_libraries_warnings(tm
     user of `ace` sees the engine's progress, and other libraries' warnings only. `-q`
     leaves the engine's warnings."""
     script = (
-        "import logging, sys; from dataengine import cli; "
+        "import logging, sys; from ace_cli import main as cli; "
         "cli.main(sys.argv[1:] + ['data', 'validate', {out!r}]); "
         "logging.getLogger('faiss.loader').info('a library detail'); "
         "logging.getLogger('faiss.loader').warning('a library warning'); "

@@ -16,14 +16,14 @@ from pathlib import Path
 import pytest
 import yaml
 
+from dataengine.corpus.validate import validate_output
 from dataengine.sinks.layout import Layout
-from dataengine.validate import validate_output
 from tests.conftest import TINY_RECIPE
 from tests.helpers import shard_bytes
 
 
 def start_run(recipe: Path, out: Path) -> subprocess.Popen:
-    command = [sys.executable, "-m", "dataengine.cli", "-q", "data", "run", str(recipe)]
+    command = [sys.executable, "-m", "ace_cli", "-q", "data", "run", str(recipe)]
     command += ["--out", str(out), "--in-process", "--resume"]
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 

@@ -117,10 +117,48 @@ def test_missing_file_and_bad_yaml(tmp_path):
             },
             "accepts: num_inference_steps",
         ),
-        ({"tasks": {"grayscale": 1}, "max_actors": 0}, "max_actors is 0; give at least 1"),
+        ({"tasks": {"grayscale": 1}, "max_actors": 0}, "unknown key 'max_actors'"),
     ],
 )
 def test_model_paths_and_options_are_checked(tiny_raw, pairs, message):
     tiny_raw["stages"][1] = {"stage": "pairs", **pairs}
     with pytest.raises(RecipeError, match=re.escape(message)):
+        build_recipe(tiny_raw)
+
+
+@pytest.mark.parametrize(
+    ("stage", "message"),
+    [
+        ({"stage": "decode", "resources": {"gpus": 1}}, "resources.gpus: decode holds no model"),
+        ({"stage": "decode", "resources": {"cpu": 2}}, "resources: unknown key 'cpu' (did you mean 'cpus'?)"),
+        ({"stage": "decode", "resources": {"cpus": 0}}, "resources.cpus is 0"),
+        ({"stage": "decode", "resources": {"cpus": "two"}}, "resources.cpus: expected a number"),
+        ({"stage": "decode", "resources": [1]}, "resources: expected a mapping"),
+    ],
+)
+def test_a_bad_resources_block_names_the_stage_and_the_key(tiny_raw, stage, message):
+    tiny_raw["stages"][0] = {**tiny_raw["stages"][0], **stage}
+    with pytest.raises(RecipeError, match=re.escape(f"stage 1 (decode): {message}")):
+        build_recipe(tiny_raw)
+
+
+def test_a_resources_block_sizes_a_model_stage_and_keeps_what_it_does_not_say(tiny_raw):
+    tiny_raw["stages"].append({"stage": "text_legibility", "resources": {"cpus": 2}})
+    tiny_raw["stages"][0]["resources"] = {"cpus": 0.5}
+    recipe = build_recipe(tiny_raw)
+    ocr = recipe.stages[-1].resources
+    assert (ocr.cpus, ocr.gpus, ocr.actors, ocr.holds_model) == (2.0, 0.0, 0, True)
+    assert recipe.stages[0].resources.cpus == 0.5
+    tiny_raw["stages"][-1]["resources"] = {"gpus": 1}
+    with pytest.raises(RecipeError, match="actors is 0 .* with gpus; give actors >= 1"):
+        build_recipe(tiny_raw)
+    tiny_raw["stages"][-1]["resources"] = {"gpus": 1, "actors": 2}
+    assert build_recipe(tiny_raw).stages[-1].resources.actors == 2
+
+
+def test_a_source_without_a_pass_of_its_own_takes_no_resources(tiny_raw):
+    tiny_raw["source"]["resources"] = {"gpus": 1}
+    with pytest.raises(
+        RecipeError, match="source \\(sample_corpus\\): resources: this source runs"
+    ):
         build_recipe(tiny_raw)

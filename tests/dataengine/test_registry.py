@@ -4,33 +4,37 @@ from __future__ import annotations
 
 import pytest
 
+from dataengine.instruct.templates import TEMPLATES
 from dataengine.registry import (
-    FAMILIES,
+    EMBEDDERS,
+    MAKERS,
     SOURCES,
     STAGES,
     LazyTable,
-    all_makers,
     is_task,
     maker_class,
     task_names,
 )
+from dataengine.schema import CATEGORIES
 from tests.helpers import fresh_python
 
 
-def test_every_family_registers_exactly_the_tasks_listed_for_it():
-    registered = {
-        task: cls.__module__
-        for task, cls in all_makers().items()
-        if cls.__module__.startswith("dataengine.")  # not a maker a test registered
-    }
-    listed = {task: module for module, tasks in FAMILIES.items() for task in tasks}
-    assert registered == listed
-
-
-@pytest.mark.parametrize("table", [SOURCES, STAGES], ids=["sources", "stages"])
-def test_every_listed_name_imports_the_class_of_that_name(table):
+@pytest.mark.parametrize(
+    ("table", "attribute"),
+    [(SOURCES, "name"), (STAGES, "name"), (EMBEDDERS, "kind"), (MAKERS, "task")],
+    ids=["sources", "stages", "embedders", "makers"],
+)
+def test_every_listed_name_imports_the_class_of_that_name(table, attribute):
     for name in list(table):
-        assert table[name].name == name
+        assert getattr(table[name], attribute) == name
+
+
+def test_every_task_has_a_category_its_family_module_and_phrasings():
+    for task in MAKERS:
+        cls = MAKERS[task]
+        assert cls.category in CATEGORIES, task
+        assert MAKERS.path(task).split(":")[0] == cls.__module__
+    assert set(TEMPLATES) == set(MAKERS)  # every task is phrased, and nothing else
 
 
 def test_a_recipe_imports_only_the_stages_and_families_it_names():

@@ -3,12 +3,24 @@ import json
 import numpy as np
 
 from dataengine.schema import (
+    FRAME_FIELDS,
     INDEX_COLUMNS,
+    MAX_FRAMES,
+    SAMPLE_FIELDS,
+    STATUS_MISSING_IMAGE,
+    STATUS_NEEDS_MLLM,
+    STATUS_OK,
+    STATUS_READ_ERROR,
+    STATUS_REJECTED,
     Frame,
     Pair,
     content_key,
+    image_ref,
+    image_refs,
     index_row,
     index_schema,
+    placeholder,
+    replace_placeholders,
     sample_json,
 )
 
@@ -54,18 +66,24 @@ def test_sample_json_names_members_and_fields():
         {"image": "src0.jpg", "mask": "mask0.png", "instruction": None, "role": "input"}
     ]
     assert meta["target"] == "tgt.jpg"
-    assert set(meta) == {
-        "task",
-        "category",
-        "instruction",
-        "frames",
-        "target",
-        "instruction_source",
-        "caption",
-        "provenance",
-        "scores",
-        "split",
-    }
+    assert (
+        tuple(meta)
+        == SAMPLE_FIELDS
+        == (
+            "task",
+            "category",
+            "instruction",
+            "frames",
+            "target",
+            "instruction_source",
+            "caption",
+            "provenance",
+            "scores",
+            "split",
+        )
+    )
+    assert tuple(meta["frames"][0]) == FRAME_FIELDS == ("image", "mask", "instruction", "role")
+    assert (meta["task"], meta["split"], meta["scores"]) == ("inpainting", "train", {"l1": 0.5})
 
 
 def test_index_row_flattens_fields_and_scores():
@@ -84,3 +102,47 @@ def test_failed_row_keeps_reason_and_drops_images():
         None,
         0,
     )
+
+
+def test_image_refs_name_frames_in_order():
+    assert image_refs("Put {image1} into {image}.") == [1, 0]
+    assert image_refs("{image2} beside {image2}, then {image10}") == [2, 2, 10]
+    assert image_refs("No frames here: {img}, {image x}, {Image1}, {image-1}.") == []
+    assert image_refs("{{image}}") == [0]  # the inner braces are a placeholder
+    assert image_refs("") == []
+
+
+def test_image_ref_reads_one_placeholder_or_refuses_it():
+    assert image_ref("{image}") == 0
+    assert image_ref("{image1}") == 1
+    assert image_ref("{image01}") == 1  # the frame it names; validation keeps the spelling
+    for bad in ("{img}", "{color}", "{image x}", "{image} ", "image1", "{}", "{image-1}"):
+        assert image_ref(bad) is None, bad
+
+
+def test_placeholder_spells_what_image_ref_reads():
+    assert placeholder(0) == "{image}"
+    assert placeholder(1) == "{image1}"
+    assert placeholder("") == "{image}"  # numbers as IMAGE_PLACEHOLDER captured them
+    assert placeholder("01") == "{image01}"
+    assert [image_ref(placeholder(i)) for i in range(MAX_FRAMES)] == list(range(MAX_FRAMES))
+
+
+def test_replace_placeholders_leaves_other_braces():
+    text = "Put {image1} into {image}, not {img} or {color}."
+    assert replace_placeholders(text, "the image") == (
+        "Put the image into the image, not {img} or {color}."
+    )
+    assert replace_placeholders(text, "") == "Put  into , not {img} or {color}."
+
+
+def test_status_names_are_the_format_names():
+    statuses = (
+        STATUS_OK,
+        STATUS_REJECTED,
+        STATUS_READ_ERROR,
+        STATUS_MISSING_IMAGE,
+        STATUS_NEEDS_MLLM,
+    )
+    assert statuses == ("ok", "rejected", "read_error", "missing_image", "needs_mllm_instruction")
+    assert _pair().fail(STATUS_REJECTED, "l1 too high").ok is False

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from dataengine.curation import decision_rows, record_decisions
-from dataengine.quality.corpus_selection import select_corpus
+from dataengine.corpus.curation import decision_rows, record_decisions
+from dataengine.corpus.selection import select_corpus
+from dataengine.executors import InProcess
 from dataengine.quality.select import Select, SelectParams
 from dataengine.quality.stages import QualityParams, QualityScores
 from dataengine.recipe import build_recipe
@@ -77,16 +78,16 @@ def scored(tmp_path_factory) -> Path:
 
     root = tmp_path_factory.mktemp("scored")
     out = root / "corpus"
-    run_recipe(scored_recipe(photo_folder(root / "photos")), out, in_process=True, progress=False)
-    select_corpus(out, in_process=True)
+    run_recipe(scored_recipe(photo_folder(root / "photos")), out, InProcess(), progress=False)
+    select_corpus(out, InProcess())
     return out
 
 
 @pytest.fixture
 def curated(scored, tmp_path) -> Path:
     """A copy of the scored corpus in which a person rejected one more sample."""
-    from dataengine.corpus import read_index
-    from dataengine.curation import rejected_keys
+    from dataengine.corpus.curation import rejected_keys
+    from dataengine.corpus.read import read_index
 
     out = tmp_path / "corpus"
     shutil.copytree(scored, out)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from dataengine.corpus import read_index
-from dataengine.curation import rejected_keys
+from dataengine.corpus.curation import rejected_keys
+from dataengine.corpus.read import read_index
 
 
 def expected_counts(out: Path) -> dict[str, int]:

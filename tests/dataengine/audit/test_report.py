@@ -56,8 +56,8 @@ def report(tmp_path_factory, scored):
     """The report of a curated copy of the scored corpus, read back as it was written."""
     import shutil
 
-    from dataengine.corpus import read_index
-    from dataengine.curation import decision_rows, record_decisions, rejected_keys
+    from dataengine.corpus.curation import decision_rows, record_decisions, rejected_keys
+    from dataengine.corpus.read import read_index
 
     out = tmp_path_factory.mktemp("report") / "corpus"
     shutil.copytree(scored, out)
@@ -136,7 +136,7 @@ def test_samples_are_the_smallest_keys_whatever_the_order():
 def test_score_histograms_count_every_scored_row(curated):
     import math
 
-    from dataengine.corpus import read_index
+    from dataengine.corpus.read import read_index
 
     rows = [r for r in read_index(curated).to_pylist() if r["status"] in ("ok", "rejected")]
     summary = summarise(curated)

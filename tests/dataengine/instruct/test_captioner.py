@@ -8,12 +8,12 @@ import json
 
 import pytest
 
-from dataengine.corpus import read_index
-from dataengine.instruct.captioner import REPORT, chat_for, encode, gold_examples, load_base
-from dataengine.instruct.captioner_cli import add_commands
+from captioner.cli import add_commands
+from captioner.finetune import REPORT, chat_for, encode, gold_examples, load_base
+from dataengine.corpus.read import read_index
 from dataengine.instruct.mllm_describe import MLLMDescribe
 from dataengine.instruct.prompts import DESCRIBE_GUIDE
-from dataengine.recipe import RecipeError
+from dataengine.params import RecipeError
 from tests.dataengine.instruct.writer_helpers import templated_unit, writer_status
 from tests.vllm_server import SERVED_NAME, VLLMServer, build_tiny_model, install_vllm
 

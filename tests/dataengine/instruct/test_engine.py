@@ -11,14 +11,14 @@ import json
 
 import pytest
 
+from dataengine.executors.ray_llm import build_processor, processor_config
 from dataengine.instruct.cache import ResponseCache
 from dataengine.instruct.engine import (
-    _store,
-    build_engine_processor,
-    engine_config,
     engine_rows,
+    engine_settings,
     postprocess,
     preprocess,
+    store_answers,
 )
 from dataengine.instruct.llm_rewrite import LLMRewrite, RewriteParams
 from dataengine.instruct.mllm_describe import DescribeParams, MLLMDescribe
@@ -39,7 +39,7 @@ def rewrite_params(tmp_path, **extra) -> RewriteParams:
 
 
 def test_config_comes_from_the_recipe_block(tmp_path):
-    config = engine_config(rewrite_params(tmp_path, engine=ENGINE))
+    config = processor_config(engine_settings(rewrite_params(tmp_path, engine=ENGINE)))
     assert config.model_source == "/models/qwen"
     assert config.concurrency == 4 and config.batch_size == 32
     assert config.accelerator_type == "H100"
@@ -51,7 +51,7 @@ def test_config_comes_from_the_recipe_block(tmp_path):
 
 def test_describe_config_enables_images(tmp_path):
     params = DescribeParams(model="/models/vl", backend="ray_data_llm", cache_dir=str(tmp_path))
-    config = engine_config(params, images_per_prompt=params.max_images)
+    config = processor_config(engine_settings(params, images_per_prompt=params.max_images))
     assert config.engine_kwargs["limit_mm_per_prompt"] == {"image": 2}
     assert config.prepare_multimodal_stage["enabled"] is True
 
@@ -83,7 +83,7 @@ def test_engine_answers_reach_the_writer_through_the_cache(tmp_path):
             text = f"Kindly: {pair.instruction}" if row["choice"] == 0 else "I'm sorry, no."
             generated = {"generated_text": text, "num_generated_tokens": 9}
             outputs.append(postprocess({**preprocess(row), **generated}))
-    assert _store(reversed(outputs), ResponseCache(tmp_path), "/models/qwen") == 3
+    assert store_answers(reversed(outputs), ResponseCache(tmp_path), "/models/qwen") == 3
 
     templates = [p.instruction for p in unit.pairs]
     stage(unit)
@@ -108,7 +108,7 @@ def test_processor_builds_its_stages(tmp_path):
     if started:
         ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False)
     try:
-        processor = build_engine_processor(rewrite_params(tmp_path, engine=ENGINE))
+        processor = build_processor(engine_settings(rewrite_params(tmp_path, engine=ENGINE)))
         names = processor.list_stage_names()
         assert names == ["ChatTemplateStage", "TokenizeStage", "vLLMEngineStage", "DetokenizeStage"]
         engine = processor.get_stage_by_name("vLLMEngineStage").fn_constructor_kwargs

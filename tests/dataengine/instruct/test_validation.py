@@ -57,7 +57,7 @@ def test_rejection_reasons_name_the_problem():
 
 def test_expectations_come_from_the_template():
     expect = expectations_for('Draw "$x" in {image}. Then "b" with {image1}.')
-    assert expect.placeholders == {"image", "image1"}
+    assert expect.placeholders == {"", "1"}  # frame numbers as written: "" is {image}
     assert expect.keep == ("$x", "b")
     assert expectations_for('Generate "a cat".').placeholders == frozenset()
 
@@ -72,3 +72,14 @@ def test_clean_answer_keeps_inner_quotes():
     assert clean_answer('"Add "a kite" to {image}."') == '"Add "a kite" to {image}."'
     assert clean_answer("'Make {image} brighter.'") == "Make {image} brighter."
     assert clean_answer("`Make {image} brighter.`\n") == "Make {image} brighter."
+
+
+def test_placeholders_are_named_as_written():
+    expect = expectations_for("Blend {image} with {image1}.")
+    unknown = check_instruction("Blend {image} with {image01}.", expect)
+    assert (unknown.status, unknown.reason) == (
+        "bad_placeholder",
+        "names {image01}, which the sample does not have",
+    )
+    missing = check_instruction("Blend the two pictures.", expect)
+    assert missing.reason == "does not name {image}, {image1}"

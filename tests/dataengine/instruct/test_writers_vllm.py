@@ -13,11 +13,11 @@ import json
 import threading
 
 import pytest
+from dataengine.instruct.overrides import apply_llm_overrides
 
-from dataengine.corpus import read_index
+from dataengine.corpus.read import read_index
 from dataengine.instruct.llm_rewrite import LLMRewrite
 from dataengine.instruct.mllm_describe import MLLMDescribe
-from dataengine.instruct.overrides import apply_llm_overrides
 from dataengine.instruct.writer import LLMWriter
 from tests.dataengine.instruct.writer_helpers import templated_unit, writer_status
 
@@ -122,10 +122,10 @@ def test_recipe_run_with_rewrites_validates_and_reruns_from_cache(
 ):
     """The whole pipeline: every sample keeps its row, the shards validate, and a second
     run of the same recipe sends nothing and writes byte-identical shards."""
+    from dataengine.corpus.validate import validate_output
     from dataengine.recipe import build_recipe
     from dataengine.registry import STAGES
     from dataengine.runner import run_recipe
-    from dataengine.validate import validate_output
     from tests.conftest import TINY_RECIPE
     from tests.helpers import shard_bytes
 
@@ -134,7 +134,7 @@ def test_recipe_run_with_rewrites_validates_and_reruns_from_cache(
     raw = apply_llm_overrides(TINY_RECIPE, server.url, None)
     raw["stages"][-1].update(cache_dir=str(tmp_path / "cache"), max_tokens=24, variants=2)
     before = server.requests_finished()
-    first = run_recipe(build_recipe(raw), tmp_path / "a", in_process=True, progress=False)
+    first = run_recipe(build_recipe(raw), tmp_path / "a", InProcess(), progress=False)
     asked = server.requests_finished() - before
     assert asked == 2 * first.samples
     assert validate_output(tmp_path / "a").ok
@@ -146,7 +146,7 @@ def test_recipe_run_with_rewrites_validates_and_reruns_from_cache(
             assert record["status"].startswith("rejected_")
             assert row["instruction_source"] == "template"
 
-    run_recipe(build_recipe(raw), tmp_path / "b", in_process=True, progress=False)
+    run_recipe(build_recipe(raw), tmp_path / "b", InProcess(), progress=False)
     assert server.requests_finished() - before == asked  # all from the cache
     assert shard_bytes(tmp_path / "a") == shard_bytes(tmp_path / "b")
 

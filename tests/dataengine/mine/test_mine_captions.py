@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dataengine.mine.captions import caption_change, phrases
+from dataengine.mine.caption_diff import caption_change, phrases
 
 BASE = (
     "a large red circle at the top left and a small blue star at the center "

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import skimage.data
 
-from dataengine.mine.classical import ClassicalEmbedder, ClassicalParams, classical_vector
+from dataengine.mine.embedders.classical import ClassicalEmbedder, ClassicalParams, classical_vector
 from dataengine.schema import SourceImage
 from dataengine.sources.decode import decode_image
 from dataengine.sources.shapes_world import make_families, render

@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dataengine.mine.caption import CaptionEmbedder, CaptionParams
-from dataengine.mine.clip import OpenClipEmbedder, OpenClipParams
+from dataengine.executors import InProcess
 from dataengine.mine.embed_pass import BatchEmbedder, embed_missing
-from dataengine.mine.embedders import EmbedderSpec, combine, parse_embedders
+from dataengine.mine.embedders.base import EmbedderSpec, combine, parse_embedders
+from dataengine.mine.embedders.caption import CaptionEmbedder, CaptionParams
+from dataengine.mine.embedders.clip import OpenClipEmbedder, OpenClipParams
 from dataengine.mine.store import EmbeddedBatch, EmbeddingStore
 from dataengine.schema import SourceImage
 from dataengine.sources.folder import FolderSource
@@ -124,8 +125,8 @@ def test_embedding_pass_keeps_bad_files_and_reuses_what_it_made(image_folder, tm
     refs = pool.refs()
     spec = parse_embedders([{"kind": "classical"}], "here")[0]
     store = EmbeddingStore(tmp_path, spec.kind, spec.build().fingerprint())
-    run = {"batch_size": 3, "in_process": True, "progress": False}
-    assert embed_missing(pool, refs, spec, store, **run) == 7
+    run = {"batch_size": 3, "progress": False}
+    assert embed_missing(pool, refs, spec, store, InProcess(), **run) == 7
     assert len(store.parts()) == 3
     ids = [r.id for r in refs]
     vectors, status, _ = store.load(ids)
@@ -134,7 +135,7 @@ def test_embedding_pass_keeps_bad_files_and_reuses_what_it_made(image_folder, tm
     assert set(by_id.values()) == {"ok"}
     ok = [i for i, s in enumerate(status) if s == "ok"]
     assert np.allclose(np.linalg.norm(vectors[ok], axis=1), 1, atol=1e-5)
-    assert embed_missing(pool, refs, spec, store, **run) == 0  # a rerun embeds nothing
+    assert embed_missing(pool, refs, spec, store, InProcess(), **run) == 0  # a rerun embeds nothing
 
 
 def test_a_job_decoded_in_chunks_gives_the_job_decoded_at_once(image_folder, monkeypatch):
@@ -161,6 +162,6 @@ def test_caption_embedder_marks_images_without_caption(image_folder, tmp_path):
     pool = FolderSource(FolderSource.Params(path=str(image_folder)))
     spec = EmbedderSpec("caption", CaptionParams())
     store = EmbeddingStore(tmp_path, spec.kind, spec.build().fingerprint())
-    embed_missing(pool, pool.refs(), spec, store, batch_size=8, in_process=True, progress=False)
+    embed_missing(pool, pool.refs(), spec, store, InProcess(), batch_size=8, progress=False)
     _, status, _ = store.load([r.id for r in pool.refs()])
     assert sorted(status) == ["no_caption"] * 2 + ["ok"] * 4

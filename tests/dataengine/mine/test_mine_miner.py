@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from dataengine.mine.cluster import cluster_pool, spherical_kmeans
-from dataengine.mine.miner import mine_vectors, search_in_clusters
 from dataengine.mine.neighbours import grouped_search
 from dataengine.mine.params import MiningParams
+from dataengine.mine.vector_mining import mine_vectors, search_in_clusters
 from tests.dataengine.mine.vectors import blobs, unit
 
 

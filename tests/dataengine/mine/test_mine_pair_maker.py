@@ -38,11 +38,6 @@ def run(*sources: SourceImage):
     return TemplateInstructions(recipe="t", seed=1)(unit).pairs
 
 
-@pytest.fixture(autouse=True)
-def _registered(mining_registered):
-    pass
-
-
 @pytest.mark.parametrize(
     ("after", "task", "category", "word"),
     [

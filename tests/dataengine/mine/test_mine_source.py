@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dataengine.corpus import iter_samples, read_index
+from dataengine.corpus.read import iter_samples, read_index
+from dataengine.corpus.validate import validate_output
+from dataengine.executors import InProcess, Processes
 from dataengine.recipe import RecipeError, build_recipe, load_recipe
 from dataengine.runner import run_recipe
 from dataengine.sources.shapes_world import render
-from dataengine.validate import validate_output
-from tests.dataengine.mine.registration import register_mining
 from tests.helpers import shard_bytes
 
 MINED_TASKS = {"mined_edit": 1.0, "mined_add": 1.0, "mined_remove": 1.0}
@@ -34,7 +34,6 @@ def mining_recipe(cache, **source) -> dict:
                 "shape_members": 3,
             },
             "cache": str(cache),
-            "in_process": True,
             "batch_size": 16,
             **source,
         },
@@ -50,14 +49,11 @@ def mining_recipe(cache, **source) -> dict:
 
 @pytest.fixture(scope="module")
 def mined_run(tmp_path_factory):
-    """One in-process run of the mining recipe (registered for this module only)."""
-    mp = pytest.MonkeyPatch()
-    register_mining(mp)
+    """One in-process run of the mining recipe."""
     root = tmp_path_factory.mktemp("mined")
     recipe = build_recipe(mining_recipe(root / "cache"))
-    summary = run_recipe(recipe, root / "out", in_process=True, progress=False)
-    yield recipe, summary, root
-    mp.undo()
+    summary = run_recipe(recipe, root / "out", InProcess(), progress=False)
+    return recipe, summary, root
 
 
 def test_every_mined_pair_has_a_row_and_the_shards_are_valid(mined_run):
@@ -106,19 +102,18 @@ def test_images_joined_by_pairs_share_a_split(mined_run):
 
 def test_a_rerun_reuses_the_mining_and_gives_the_same_bytes(mined_run, tmp_path, monkeypatch):
     recipe, _, root = mined_run
-    register_mining(monkeypatch)
     folder = recipe.source.mined.folder
     stamp = (folder / "report.json").stat().st_mtime_ns
     parts = sorted((root / "cache" / "embeddings").rglob("*.parquet"))
     again = build_recipe(mining_recipe(root / "cache"))
-    run_recipe(again, tmp_path, in_process=True, progress=False)
+    run_recipe(again, tmp_path, InProcess(), progress=False)
     assert again.source.mined.folder == folder
     assert (folder / "report.json").stat().st_mtime_ns == stamp
     assert sorted((root / "cache" / "embeddings").rglob("*.parquet")) == parts
     assert shard_bytes(tmp_path) == shard_bytes(root / "out")
 
 
-def test_the_bundled_mining_recipe_loads(mining_registered):
+def test_the_bundled_mining_recipe_loads():
     recipe = load_recipe("pipelines/recipes/mining.yaml")
     assert recipe.source.name == "mined_pairs"
     assert recipe.source.mining.band == (0.90, 0.995)
@@ -127,17 +122,19 @@ def test_the_bundled_mining_recipe_loads(mining_registered):
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"band": [0.9]}, "band"),
-        ({"band": [0.95, 0.9]}, "band"),
+        ({"mining": {"band": [0.9]}}, r"mining: band: expected a list of 2"),
+        ({"mining": {"band": [0.95, 0.9]}}, r"mining: band: \[0.95, 0.9\] must satisfy"),
         ({"embedders": [{"kind": "dino"}]}, "kind 'dino' is not an embedder"),
         ({"embedders": [{"kind": "open_clip", "path": "/nowhere"}]}, "/nowhere does not exist"),
         ({"pool": {"kind": "mined_pairs"}}, "pool cannot itself be mined_pairs"),
         ({"pool": {"kind": "folder", "paht": "x"}}, "unknown key 'paht'"),
-        ({"max_per_image": 0}, "max_per_image"),
-        ({"bnad": [0.8, 0.9]}, "did you mean 'band'"),
+        ({"mining": {"max_per_image": 0}}, "mining: max_per_image: 0 must be at least 1"),
+        ({"mining": {"bnad": [0.8, 0.9]}}, "did you mean 'band'"),
+        ({"band": [0.8, 0.9]}, "unknown key 'band'"),
+        ({"resources": {"gpus": -1}}, "resources.gpus is -1; give 0 or more"),
     ],
 )
-def test_bad_mining_settings_stop_before_any_work(change, message, mining_registered, tmp_path):
+def test_bad_mining_settings_stop_before_any_work(change, message, tmp_path):
     raw = copy.deepcopy(mining_recipe(tmp_path / "cache"))
     raw["source"].update(change)
     with pytest.raises(RecipeError, match=message):
@@ -147,9 +144,9 @@ def test_bad_mining_settings_stop_before_any_work(change, message, mining_regist
 
 def test_include_pool_lists_the_pool_beside_the_pairs(mined_run, monkeypatch):
     recipe, _, root = mined_run
-    register_mining(monkeypatch)
     raw = mining_recipe(root / "cache", include_pool=True)
     source = build_recipe(raw).source
+    source.prepare(InProcess(), progress=False)
     refs = source.refs()
     assert source.mined.folder == recipe.source.mined.folder  # the same mining, reused
     pairs = [r for r in refs if r.id.startswith("mined:")]
@@ -163,10 +160,9 @@ def test_include_pool_lists_the_pool_beside_the_pairs(mined_run, monkeypatch):
 
 
 def test_a_pool_image_that_cannot_be_mined_keeps_its_row(image_folder, tmp_path, monkeypatch):
-    register_mining(monkeypatch)
     (image_folder / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
     raw = mining_recipe(tmp_path / "cache", pool={"kind": "folder", "path": str(image_folder)})
-    summary = run_recipe(build_recipe(raw), tmp_path / "out", in_process=True, progress=False)
+    summary = run_recipe(build_recipe(raw), tmp_path / "out", InProcess(), progress=False)
     rows = {r["provenance_source_ids"][0]: r for r in read_index(tmp_path / "out").to_pylist()}
     broken = rows.pop("unmined:folder:broken.jpg")
     assert broken["status"] == "truncated_image"
@@ -175,16 +171,15 @@ def test_a_pool_image_that_cannot_be_mined_keeps_its_row(image_folder, tmp_path,
     assert summary.by_status.get("truncated_image") == 1
 
 
-def test_a_local_run_mines_in_its_own_process_and_quietly(mining_registered, tmp_path, capfd):
+def test_a_local_run_mines_in_its_own_process_and_quietly(tmp_path, capfd):
     """The recipe does not say where to embed: `--in-process` and `--processes` runs embed
     the pool in this process (no Ray starts), and a quiet run shows no embedding bar."""
     import ray
 
     raw = mining_recipe(tmp_path / "cache")
-    del raw["source"]["in_process"]
-    for executor in ({"in_process": True}, {"processes": 1}):
+    for executor in (InProcess(), Processes(1)):
         recipe = build_recipe(copy.deepcopy(raw))
-        out = tmp_path / f"out-{next(iter(executor))}"
-        assert run_recipe(recipe, out, progress=False, **executor).samples > 5
+        out = tmp_path / f"out-{executor.name.replace(':', '-')}"
+        assert run_recipe(recipe, out, executor, progress=False).samples > 5
         assert not ray.is_initialized()
     assert "embed" not in capfd.readouterr().err

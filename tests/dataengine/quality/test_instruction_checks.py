@@ -22,6 +22,8 @@ def test_placeholders_must_name_an_input_frame():
     assert bad("Paint {image} {color}.", 1) == 1.0  # a template slot left unfilled
     assert bad("A photo of a red bus.", 0) == 0.0
     assert bad("A photo of {image}.", 0) == 1.0  # text_to_image has no frames
+    assert bad("Blend {img}, {image x} and {} into {image}.", 1) == 3.0  # not frame names
+    assert bad("Blend {image2} into {image}.", 3) == 0.0
 
 
 def test_stutter_is_counted_but_quoted_text_is_not():

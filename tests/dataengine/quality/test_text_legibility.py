@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from dataengine.fonts import text_extent
 from dataengine.quality.text_legibility import (
     TextLegibility,
     TextLegibilityParams,
@@ -13,7 +14,6 @@ from dataengine.quality.text_legibility import (
 )
 from dataengine.registry import all_makers
 from dataengine.schema import Pair, SourceImage
-from dataengine.synth.text_render import text_extent
 from tests.dataengine.quality.crafted import unit
 
 MAKERS = all_makers()  # every family imported

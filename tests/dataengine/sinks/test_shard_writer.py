@@ -9,7 +9,13 @@ import webdataset as wds
 from dataengine.schema import Frame, Pair, Unit
 from dataengine.sinks.encode import decode_member
 from dataengine.sinks.layout import Layout
-from dataengine.sinks.shard_writer import FIXED_MTIME, ShardWriter, remove_temporaries
+from dataengine.sinks.shard_writer import (
+    FIXED_MTIME,
+    ShardOrigin,
+    ShardWriter,
+    commit_shard,
+    remove_temporaries,
+)
 from tests.helpers import fresh_python
 
 
@@ -96,6 +102,38 @@ def test_writes_are_byte_identical_and_completion_needs_stats(tmp_path):
     assert writer.is_complete(_unit())
     (a / "stats/val-000003.json").unlink()
     assert not writer.is_complete(_unit())
+
+
+def test_stats_count_the_committed_index(tmp_path):
+    stats = ShardWriter(tmp_path).write(_unit())
+    assert stats["by_status"] == {"ok": 2, "truncated_image": 1}
+    assert stats["by_task"] == {"grayscale": 1, "inpainting": 1}  # samples only
+    assert (stats["shard"], stats["unit"], stats["split"], stats["sources"]) == (
+        "val-000003",
+        "u1",
+        "val",
+        3,
+    )
+    assert ShardOrigin.recorded(stats) == ShardOrigin.of(_unit())
+    assert json.loads(Layout(tmp_path).stats("val-000003").read_text()) == stats
+
+
+def test_commit_writes_the_stats_file_last(tmp_path, monkeypatch):
+    """A shard is complete when its stats file exists: nothing may land after it."""
+    import dataengine.sinks.shard_writer as shard_writer
+
+    source, copy, name = Layout(tmp_path / "a"), Layout(tmp_path / "b"), "val-000003"
+    stats = ShardWriter(source.root).write(_unit())
+    tar, index = source.tar(name).read_bytes(), pq.read_table(source.index(name))
+    written, real = [], shard_writer.atomic_write
+    monkeypatch.setattr(
+        shard_writer, "atomic_write", lambda path, data: (written.append(path), real(path, data))
+    )
+    assert commit_shard(copy, ShardOrigin.recorded(stats), tar, index) == stats
+    assert written == [copy.tar(name), copy.index(name), copy.stats(name)]
+    assert copy.tar(name).read_bytes() == tar
+    assert pq.read_table(copy.index(name)).equals(index)
+    assert copy.stats(name).read_bytes() == source.stats(name).read_bytes()
 
 
 def test_leftover_temporaries_are_removed(tmp_path):

@@ -8,8 +8,8 @@ import hashlib
 import numpy as np
 import pytest
 
+from dataengine.source import SourceRef
 from dataengine.sources import sample_photos
-from dataengine.sources.base import SourceRef
 from dataengine.sources.sample_corpus import SampleCorpus
 from dataengine.sources.sample_photos import BASE_PHOTOS, PHOTOS_BY_NAME, load_photo, photo_refs
 

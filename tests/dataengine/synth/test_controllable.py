@@ -6,9 +6,10 @@ import pytest
 import skimage.data
 
 from dataengine.instruct.templates import TEMPLATES, render_instruction
+from dataengine.registry import MAKERS
 from dataengine.schema import SourceImage
 from dataengine.synth import ops
-from dataengine.synth.base import MAKERS, PairError
+from dataengine.synth.base import PairError
 from dataengine.synth.controllable import (
     CannyToImage,
     Colorization,

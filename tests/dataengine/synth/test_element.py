@@ -6,11 +6,13 @@ import numpy as np
 import pytest
 import skimage.data
 
+from dataengine.fonts import text_extent
 from dataengine.instruct.templates import TEMPLATES, render_instruction, slot_names
+from dataengine.registry import MAKERS
 from dataengine.schema import SourceImage
 from dataengine.sources import shapes_world
 from dataengine.synth import cutout, element
-from dataengine.synth.base import MAKERS, PairError
+from dataengine.synth.base import PairError
 from dataengine.synth.element import (
     AddObject,
     AddObjectPhoto,
@@ -19,7 +21,7 @@ from dataengine.synth.element import (
     TextRemoval,
     TextRender,
 )
-from dataengine.synth.text_render import render_text, text_extent
+from dataengine.synth.text_render import render_text
 
 ELEMENT_MAKERS = (
     TextRender,

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 import skimage.data
 
+from dataengine.corpus.validate import validate_output
 from dataengine.instruct.template_stage import TemplateInstructions
 from dataengine.instruct.templates import TEMPLATES
 from dataengine.registry import all_makers
@@ -22,7 +23,6 @@ from dataengine.schema import SourceImage, Unit
 from dataengine.sinks.shard_writer import ShardWriter, write_run_info
 from dataengine.sources.shapes_world import load_shape, shapes_refs
 from dataengine.synth.stage import Pairs, PairsParams
-from dataengine.validate import validate_output
 
 MAKERS = all_makers()  # every family imported
 MODEL_FREE = sorted(

@@ -10,8 +10,9 @@ import skimage.data
 import torch
 
 from dataengine.instruct.templates import TEMPLATES, render_instruction, slot_names
+from dataengine.registry import MAKERS
 from dataengine.schema import SourceImage, Unit
-from dataengine.synth.base import MAKERS, PairError
+from dataengine.synth.base import PairError
 from dataengine.synth.experts import (
     COCO_LIMBS,
     KEYPOINT_COLOURS,

@@ -7,16 +7,17 @@ import pytest
 import skimage.data
 import webdataset as wds
 
+from dataengine.corpus.validate import validate_output
 from dataengine.instruct.template_stage import TemplateInstructions
 from dataengine.instruct.templates import TEMPLATES, slot_names
+from dataengine.registry import MAKERS
 from dataengine.schema import SourceImage, Unit
 from dataengine.sinks.encode import decode_member
 from dataengine.sinks.layout import Layout
 from dataengine.sinks.shard_writer import ShardWriter, write_run_info
-from dataengine.synth.base import MAKERS, PairError
+from dataengine.synth.base import PairError
 from dataengine.synth.generation import TextToImage
 from dataengine.synth.stage import Pairs, PairsParams
-from dataengine.validate import validate_output
 
 
 def photo(name: str, image: np.ndarray, caption: str | None) -> SourceImage:

@@ -9,9 +9,10 @@ import skimage.data
 import torch
 
 from dataengine.instruct.templates import TEMPLATES, render_instruction, slot_names
+from dataengine.registry import MAKERS
 from dataengine.schema import SourceImage
 from dataengine.synth import ops
-from dataengine.synth.base import MAKERS, PairError
+from dataengine.synth.base import PairError
 from dataengine.synth.experts import describe_model
 from dataengine.synth.generative import (
     OBJECTS,

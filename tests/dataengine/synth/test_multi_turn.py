@@ -7,13 +7,15 @@ import numpy as np
 import pytest
 import skimage.data
 
+from dataengine.corpus.validate import validate_output
 from dataengine.instruct.template_stage import TemplateInstructions
 from dataengine.instruct.templates import TEMPLATES, eligible
+from dataengine.registry import MAKERS
 from dataengine.schema import Frame, SourceImage, Unit
 from dataengine.sinks.shard_writer import ShardWriter, write_run_info
 from dataengine.sources import shapes_world as sw
 from dataengine.synth import multi_turn
-from dataengine.synth.base import MAKERS, Made, PairError, PairMaker
+from dataengine.synth.base import Made, PairError, PairMaker
 from dataengine.synth.low_level import CannyExtraction, Grayscale
 from dataengine.synth.multi_turn import MAX_TURNS, MIN_TURNS, MultiTurnEdit
 from dataengine.synth.semantic import (
@@ -28,7 +30,6 @@ from dataengine.synth.semantic import (
     render_like,
 )
 from dataengine.synth.stage import Pairs, PairsParams
-from dataengine.validate import validate_output
 
 # A fixed pool, so these tests do not depend on which other families are imported.
 POOL = {

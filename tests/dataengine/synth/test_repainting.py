@@ -6,10 +6,11 @@ import pytest
 import skimage.data
 
 from dataengine.instruct.templates import TEMPLATES, render_instruction, slot_names
+from dataengine.registry import MAKERS
 from dataengine.schema import SourceImage
 from dataengine.sources import shapes_world
 from dataengine.synth import masks, ops
-from dataengine.synth.base import MAKERS, PairError
+from dataengine.synth.base import PairError
 from dataengine.synth.repainting import Inpainting, ObjectInpainting, Outpainting
 
 

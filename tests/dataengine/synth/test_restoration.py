@@ -6,9 +6,10 @@ import pytest
 import skimage.data
 
 from dataengine.instruct.templates import TEMPLATES, render_instruction, slot_names
+from dataengine.registry import MAKERS
 from dataengine.schema import SourceImage
 from dataengine.synth import filters
-from dataengine.synth.base import MAKERS, PairError
+from dataengine.synth.base import PairError
 from dataengine.synth.restoration import (
     Deblur,
     Dehaze,

@@ -7,11 +7,12 @@ import pytest
 import skimage.data
 
 from dataengine.instruct.templates import TEMPLATES, slot_names
+from dataengine.registry import MAKERS
 from dataengine.schema import SourceImage
 from dataengine.sources import shapes_world as sw
 from dataengine.sources.decode_stage import fit_long_side
 from dataengine.synth import styles
-from dataengine.synth.base import MAKERS, PairError
+from dataengine.synth.base import PairError
 from dataengine.synth.semantic import (
     MAX_COUNT_OBJECTS,
     BrightnessContrast,

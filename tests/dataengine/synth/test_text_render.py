@@ -3,8 +3,10 @@ import numpy as np
 import pytest
 import skimage.data
 
+from dataengine import fonts
+from dataengine.fonts import FONT_FILES, text_extent
 from dataengine.synth import text_render
-from dataengine.synth.text_render import FONT_FILES, fit_size, render_text, text_extent
+from dataengine.synth.text_render import fit_size, render_text
 
 
 def photo() -> np.ndarray:
@@ -13,9 +15,9 @@ def photo() -> np.ndarray:
 
 def test_every_font_ships_with_matplotlib():
     for name in FONT_FILES:
-        assert text_render.font_path(name).is_file(), name
+        assert fonts.font_path(name).is_file(), name
     with pytest.raises(ValueError, match="unknown font 'comic'"):
-        text_render.font_path("comic")
+        fonts.font_path("comic")
 
 
 @pytest.mark.parametrize("font", list(FONT_FILES))

@@ -1,0 +1,3 @@
+from ace_cli.main import entry
+
+entry()

@@ -1,0 +1,199 @@
+"""`ace data` subcommands that check, look at and decide about a finished corpus:
+
+ace data validate DIR                   every shard against docs/FORMAT.md
+ace data stats DIR                      counts per split, task, status and score band
+ace data select DIR                     near duplicates and quotas -> the curation table
+ace data audit DIR                      DIR/report/index.html
+ace data curate DIR --reject KEY... | --accept KEY... | --from FILE [--reason TEXT]
+ace data export DIR --out NEW           new shards of the accepted samples only
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+from pathlib import Path
+
+from dataengine.commands.executor import add_executor_flags, executor_from
+from dataengine.params import RecipeError
+
+
+def add_commands(commands) -> None:
+    """Add the subcommands to `ace data`'s subparsers."""
+    _add_validate(commands)
+    _add_stats(commands)
+    _add_select(commands)
+    _add_audit(commands)
+    _add_curate(commands)
+    _add_export(commands)
+
+
+def _add_validate(commands) -> None:
+    validate = commands.add_parser("validate", help="check every shard against docs/FORMAT.md")
+    validate.add_argument("out", type=Path)
+    validate.add_argument("--no-decode", action="store_true", help="skip decoding the images")
+    validate.set_defaults(handler=_validate)
+
+
+def _add_stats(commands) -> None:
+    stats = commands.add_parser("stats", help="counts per task, status and score band")
+    stats.add_argument("out", type=Path)
+    stats.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    stats.set_defaults(handler=_stats)
+
+
+def _add_select(commands) -> None:
+    select = commands.add_parser(
+        "select", help="reject near duplicates and samples over quota (the curation table)"
+    )
+    select.add_argument("out", type=Path)
+    add_executor_flags(select)  # where the shards are hashed
+    select.set_defaults(handler=_select)
+
+
+def _add_audit(commands) -> None:
+    audit = commands.add_parser("audit", help="write DIR/report/index.html")
+    audit.add_argument("out", type=Path)
+    audit.add_argument("--per-task", type=int, default=6, help="gallery samples per task")
+    audit.add_argument("--per-band", type=int, default=2, help="samples per score band")
+    audit.set_defaults(handler=_audit)
+
+
+def _add_curate(commands) -> None:
+    curate = commands.add_parser(
+        "curate", help="record accept/reject decisions (shards are not rewritten)"
+    )
+    curate.add_argument("out", type=Path)
+    which = curate.add_mutually_exclusive_group(required=True)
+    which.add_argument("--reject", nargs="+", metavar="KEY", help="sample keys to reject")
+    which.add_argument("--accept", nargs="+", metavar="KEY", help="keys to accept again")
+    which.add_argument(
+        "--from",
+        dest="from_file",
+        type=Path,
+        metavar="FILE",
+        help="keys to reject: one per line (a reason may follow), or a CSV/Parquet table "
+        "with columns key[, decision][, reason]",
+    )
+    curate.add_argument("--reason", help="why (recorded with every key given on the line)")
+    curate.add_argument("--by", default=None, help="who decides (default: the login name)")
+    curate.set_defaults(handler=_curate)
+
+
+def _add_export(commands) -> None:
+    export = commands.add_parser("export", help="write new shards of the accepted samples")
+    export.add_argument("out", type=Path)
+    export.add_argument("--out", dest="new", type=Path, required=True, metavar="NEW")
+    export.set_defaults(handler=_export)
+
+
+# --------------------------------------------------------------------------------------------
+# Handlers
+# --------------------------------------------------------------------------------------------
+
+
+def _validate(args) -> int:
+    from dataengine.corpus.validate import validate_output
+
+    report = validate_output(args.out, decode_images=not args.no_decode)
+    for problem in report.problems[:50]:
+        print(problem)
+    if len(report.problems) > 50:
+        print(f"... and {len(report.problems) - 50} more problems")
+    verdict = "valid" if report.ok else f"INVALID ({len(report.problems)} problems)"
+    print(
+        f"{args.out}: {verdict}: {report.shards} shards, {report.samples} samples, "
+        f"{report.rows} index rows"
+        + (f", {report.latent_shards} latent shards" if report.latent_shards else "")
+    )
+    return 0 if report.ok else 1
+
+
+def _stats(args) -> int:
+    from dataengine.corpus.stats import corpus_stats, format_stats
+
+    try:
+        stats = corpus_stats(args.out)
+    except FileNotFoundError as exc:
+        raise RecipeError(str(exc)) from None
+    print(json.dumps(stats, indent=2) if args.json else format_stats(stats))
+    return 0
+
+
+def _select(args) -> int:
+    from dataengine.corpus.selection import select_corpus
+
+    try:
+        with executor_from(args) as executor:
+            done = select_corpus(args.out, executor)
+    except (FileNotFoundError, ValueError) as exc:
+        raise RecipeError(str(exc)) from None
+    print(
+        f"selection: {done.near_duplicates} near duplicates and {done.over_quota} samples "
+        f"over quota rejected ({done.hashed_shards} shards hashed) -> {done.path}"
+    )
+    return 0
+
+
+def _audit(args) -> int:
+    from dataengine.audit.report import write_report
+    from dataengine.audit.summary import Limits
+
+    for name in ("per_task", "per_band"):
+        if getattr(args, name) < 0:
+            raise RecipeError(f"--{name.replace('_', '-')} is negative; give 0 or more")
+    try:
+        page = write_report(args.out, Limits(per_task=args.per_task, per_band=args.per_band))
+    except FileNotFoundError as exc:
+        raise RecipeError(str(exc)) from None
+    print(f"report: {page} (open it in a browser)")
+    return 0
+
+
+def _curate(args) -> int:
+    from dataengine.corpus.curation import check_decisions, now_utc, record_decisions
+
+    by, at = args.by or getpass.getuser(), now_utc()
+    try:
+        rows = _decisions(args)
+        problems = check_decisions(args.out, rows)
+    except (FileNotFoundError, ValueError) as exc:
+        raise RecipeError(str(exc)) from None
+    if not rows:
+        raise RecipeError(f"--from {args.from_file}: no keys in it; nothing recorded")
+    if problems:
+        shown = "\n  ".join(problems[:20])
+        raise RecipeError(f"nothing recorded; {len(problems)} problems:\n  {shown}")
+    for row in rows:
+        row.update(decided_at=at, by=by)
+    path = record_decisions(args.out, rows, by)
+    rejects = sum(r["decision"] == "reject" for r in rows)
+    print(f"recorded {rejects} rejects and {len(rows) - rejects} accepts by {by} in {path}")
+    return 0
+
+
+def _decisions(args) -> list[dict]:
+    from dataengine.corpus.curation import read_keys_file
+
+    if args.from_file is not None:
+        rows = read_keys_file(args.from_file)
+        if args.reason:
+            for row in rows:
+                row["reason"] = row["reason"] or args.reason
+        return rows
+    decision, keys = ("reject", args.reject) if args.reject else ("accept", args.accept)
+    return [{"key": k, "decision": decision, "reason": args.reason} for k in keys]
+
+
+def _export(args) -> int:
+    from dataengine.corpus.export import export_accepted
+
+    try:
+        done = export_accepted(args.out, args.new)
+    except (FileNotFoundError, FileExistsError, ValueError) as exc:
+        raise RecipeError(str(exc)) from None
+    print(
+        f"exported {done.samples} samples in {done.shards} shards to {args.new} "
+        f"({done.curated_out} left out by the curation table)"
+    )
+    return 0

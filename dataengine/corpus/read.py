@@ -1,0 +1,41 @@
+"""Reading an output directory: the Parquet index of every complete shard, and the samples."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from dataengine.sinks.layout import Layout
+from dataengine.sinks.tars import tar_samples
+
+
+def read_index(out: str | Path, columns: list[str] | None = None) -> pa.Table:
+    """All index rows of the complete shards (ok and failed), score columns unified."""
+    layout = Layout(Path(out))
+    tables = [pq.read_table(layout.index(s)) for s in layout.complete_shards()]
+    if not tables:
+        raise FileNotFoundError(
+            f"{out} holds no complete shard (no stats/*.json); run `ace data run` first"
+        )
+    table = pa.concat_tables(tables, promote_options="default")
+    return table.select(columns) if columns else table
+
+
+def shard_paths(out: str | Path, split: str | None = None) -> list[str]:
+    layout = Layout(Path(out))
+    names = [s for s in layout.complete_shards() if split is None or s.startswith(f"{split}-")]
+    return [str(layout.tar(s)) for s in names]
+
+
+def iter_samples(out: str | Path, split: str | None = None) -> Iterator[dict[str, Any]]:
+    """Every sample of the complete shards: {"__key__", "json": dict, member: bytes}."""
+    for path in shard_paths(out, split):
+        with open(path, "rb") as stream:
+            for sample in tar_samples(stream):
+                sample["json"] = json.loads(sample["json"])
+                yield sample

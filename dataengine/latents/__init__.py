@@ -1,1 +1,0 @@
-"""Latents precomputed for the VAE presets of the bundled model (`ace data latents`)."""
