@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import ray
 
-    from dataengine.runner import quiet_ray_logs
+    from dataengine.executors.ray import quiet_ray_logs
 
     quiet_ray_logs()
     cores = parallel_cores()

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from benchmark.perf.codec_floor import floor_pass, warm_up
 from benchmark.perf.report import Result
+from dataengine.executors import InProcess
 from dataengine.recipe import build_recipe
 from dataengine.registry import all_makers
 from dataengine.runner import run_recipe

@@ -89,15 +89,15 @@ BAND_TOPS = (0.99, 0.998)
 
 
 def mine_shapes(pool: Path, cache: Path, band: list[float] | None = None):
+    from dataengine.executors import InProcess
     from dataengine.mine.source import MinedPairs, MinedPairsParams
 
+    mining = {"band": band} if band is not None else {}
     params = MinedPairsParams(
-        pool={"kind": "folder", "path": str(pool)}, cache=str(cache), in_process=True
+        pool={"kind": "folder", "path": str(pool)}, cache=str(cache), mining=mining
     )
-    if band is not None:
-        params.band = band
     source = MinedPairs(params)
-    source.refs()
+    source.prepare(InProcess(), progress=False)
     return source
 
 
@@ -199,15 +199,6 @@ def _one_edit_apart(a: dict, b: dict) -> bool:
         )
     changes = sum(x[key] != y[key] for x, y in zip(objects_a, objects_b, strict=True) for key in x)
     return changes == 1
-
-
-def _mined_source(pool: Path, cache: Path):
-    from dataengine.mine.source import MinedPairs, MinedPairsParams
-
-    params = MinedPairsParams(
-        pool={"kind": "folder", "path": str(pool)}, cache=str(cache), in_process=True
-    )
-    return MinedPairs(params)
 
 
 def _write_jpeg(path: Path, rgb: np.ndarray, quality: int) -> None:

@@ -19,6 +19,8 @@ from benchmark.perf.codec_floor import floor_pass
 from benchmark.perf.cpu import timed
 from benchmark.perf.report import Result
 from benchmark.perf.stage_profile import stage_seconds
+from dataengine.executors import InProcess, Processes
+from dataengine.executors.ray import RayExecutor
 from dataengine.recipe import load_recipe
 from dataengine.runner import run_recipe
 
@@ -33,15 +35,16 @@ def measure(recipe_path: Path, work: Path, cores: int) -> list[Result]:
     for path in (out, warm, local, own):
         shutil.rmtree(path, ignore_errors=True)
     # Start the Ray workers and let them import the engine, as on a cluster already running.
-    run_recipe(recipe, warm, limit=recipe.unit_size * cores, progress=False)
+    cluster = RayExecutor()  # the running session
+    run_recipe(recipe, warm, cluster, limit=recipe.unit_size * cores, progress=False)
     # Ray, processes and in-process in interleaved rounds, medians of each: one run of each
     # swung the ratio between 0.84 and 0.94 here. The first Ray run's output is kept.
     ray_runs, process_runs, own_runs = [], [], []
     for i in range(REPEATS):
         ray_out = out if i == 0 else work / f"{recipe.name}-ray-{i}"
-        ray_runs.append(timed(partial(run_recipe, recipe, ray_out, progress=False)))
+        ray_runs.append(timed(partial(run_recipe, recipe, ray_out, cluster, progress=False)))
         process_runs.append(
-            timed(partial(run_recipe, recipe, local, processes=cores, progress=False))
+            timed(partial(run_recipe, recipe, local, Processes(cores), progress=False))
         )
         shutil.rmtree(local)
         own_runs.append(_in_process(recipe, own))
@@ -103,7 +106,7 @@ def _in_process(recipe, out: Path) -> tuple:
     """run_recipe in this process: its summary, wall seconds and this process's own CPU
     seconds (Ray, running beside it for the interleaved runs, is not charged to it)."""
     clock = time.process_time()
-    summary, wall, _ = timed(partial(run_recipe, recipe, out, in_process=True, progress=False))
+    summary, wall, _ = timed(partial(run_recipe, recipe, out, InProcess(), progress=False))
     return summary, wall, time.process_time() - clock
 
 

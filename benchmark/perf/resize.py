@@ -193,26 +193,29 @@ def ray_vs_in_process(source: Path, work: Path, cores: int) -> Result:
     (Ray's back to back on one session, then the in-process ones with Ray shut down)."""
     import ray
 
+    from dataengine.executors import InProcess
+    from dataengine.executors.ray import RayExecutor, quiet_ray_logs
     from dataengine.recipe import load_recipe
-    from dataengine.runner import quiet_ray_logs, run_recipe
+    from dataengine.runner import run_recipe
 
     recipe = load_recipe(RECIPE, {"source": {"kind": "folder", "path": str(source)}})
 
-    def run(name: str, **executor) -> tuple[int, float, float]:
+    def run(name: str, executor) -> tuple[int, float, float]:
         out = work / f"ours-{name}"
         shutil.rmtree(out, ignore_errors=True)
-        summary, wall, cpu = timed(lambda: run_recipe(recipe, out, progress=False, **executor))
+        summary, wall, cpu = timed(lambda: run_recipe(recipe, out, executor, progress=False))
         return summary.samples, wall, cpu
 
     quiet_ray_logs()
     ray.init(num_cpus=cores, include_dashboard=False, log_to_driver=False)
     try:
-        run_recipe(recipe, work / "ours-warm-up", limit=recipe.unit_size * cores, progress=False)
-        on_ray = [run("ray-warm") for _ in range(REPEATS)]
+        warm, on_cluster = work / "ours-warm-up", RayExecutor()  # uses the running session
+        run_recipe(recipe, warm, on_cluster, limit=recipe.unit_size * cores, progress=False)
+        on_ray = [run("ray-warm", on_cluster) for _ in range(REPEATS)]
     finally:
         ray.shutdown()
         shutil.rmtree(work / "ours-warm-up", ignore_errors=True)
-    local = [run("in-process", in_process=True) for _ in range(REPEATS)]
+    local = [run("in-process", InProcess()) for _ in range(REPEATS)]
     samples = on_ray[0][0]
     ray_wall, ray_cpu = median(r[1] for r in on_ray), median(r[2] for r in on_ray)
     local_wall, local_cpu = median(r[1] for r in local), median(r[2] for r in local)

@@ -1,7 +1,7 @@
 """Where a recipe's CPU time goes: planning (the mining pass included), reading sources,
 each stage, and the sink (encoding, tar, index), in CPU seconds of this process.
 
-The recipe runs in-process, unit by unit, through the runner's own StageChain and
+The recipe runs in-process, unit by unit, through the engine's own StageChain and
 ShardWriter with a clock around each part, so the shares are those of a real run; the
 decode+encode floor lies inside "decode" and "sink".
 """
@@ -13,8 +13,10 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from dataengine.chain import StageChain
+from dataengine.executors import InProcess
 from dataengine.recipe import Recipe
-from dataengine.runner import StageChain, plan_units
+from dataengine.runner import plan_units
 from dataengine.sinks.shard_writer import ShardWriter
 
 
@@ -22,7 +24,7 @@ def stage_seconds(recipe: Recipe, out: Path, limit: int | None = None) -> dict[s
     """CPU seconds per part of the run, in the order the parts run."""
     seconds: Counter[str] = Counter()
     clock = time.process_time()
-    units = plan_units(recipe, limit)
+    units = plan_units(recipe, InProcess(), limit, progress=False)
     seconds["plan (source refs, mining)"] = time.process_time() - clock
     load = StageChain([], recipe.source)
     writer = ShardWriter(out, recipe.sink)

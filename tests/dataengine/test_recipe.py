@@ -130,7 +130,10 @@ def test_model_paths_and_options_are_checked(tiny_raw, pairs, message):
     ("stage", "message"),
     [
         ({"stage": "decode", "resources": {"gpus": 1}}, "resources.gpus: decode holds no model"),
-        ({"stage": "decode", "resources": {"cpu": 2}}, "resources: unknown key 'cpu' (did you mean 'cpus'?)"),
+        (
+            {"stage": "decode", "resources": {"cpu": 2}},
+            "resources: unknown key 'cpu' (did you mean 'cpus'?)",
+        ),
         ({"stage": "decode", "resources": {"cpus": 0}}, "resources.cpus is 0"),
         ({"stage": "decode", "resources": {"cpus": "two"}}, "resources.cpus: expected a number"),
         ({"stage": "decode", "resources": [1]}, "resources: expected a mapping"),
@@ -150,7 +153,7 @@ def test_a_resources_block_sizes_a_model_stage_and_keeps_what_it_does_not_say(ti
     assert (ocr.cpus, ocr.gpus, ocr.actors, ocr.holds_model) == (2.0, 0.0, 0, True)
     assert recipe.stages[0].resources.cpus == 0.5
     tiny_raw["stages"][-1]["resources"] = {"gpus": 1}
-    with pytest.raises(RecipeError, match="actors is 0 .* with gpus; give actors >= 1"):
+    with pytest.raises(RecipeError, match=r"actors is 0 .* with gpus; give actors >= 1"):
         build_recipe(tiny_raw)
     tiny_raw["stages"][-1]["resources"] = {"gpus": 1, "actors": 2}
     assert build_recipe(tiny_raw).stages[-1].resources.actors == 2

@@ -23,11 +23,13 @@ import time
 from pathlib import Path
 
 from benchmark.perf.report import Result, format_table, write_results
+from dataengine.chain import StageChain
+from dataengine.executors import InProcess
 from dataengine.instruct.llm_rewrite import LLMRewrite
 from dataengine.instruct.mllm_describe import MLLMDescribe
 from dataengine.instruct.writer import LLMWriter
 from dataengine.recipe import build_recipe
-from dataengine.runner import StageChain, plan_units
+from dataengine.runner import plan_units
 from dataengine.schema import Unit
 from tests.conftest import TINY_RECIPE
 from tests.vllm_server import VLLMServer, build_tiny_model, install_vllm
@@ -39,7 +41,7 @@ def make_units(limit: int) -> list[Unit]:
     """Real pairs with template instructions: the tiny recipe's stages on its first sources."""
     recipe = build_recipe(copy.deepcopy(TINY_RECIPE))
     chain = StageChain(recipe.stages, recipe.source)
-    return [chain(unit) for unit in plan_units(recipe, limit)]
+    return [chain(unit) for unit in plan_units(recipe, InProcess(), limit, progress=False)]
 
 
 def timed_run(cls: type[LLMWriter], server: VLLMServer, limit: int, cache: Path, **params):

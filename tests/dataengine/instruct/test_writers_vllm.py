@@ -123,6 +123,7 @@ def test_recipe_run_with_rewrites_validates_and_reruns_from_cache(
     """The whole pipeline: every sample keeps its row, the shards validate, and a second
     run of the same recipe sends nothing and writes byte-identical shards."""
     from dataengine.corpus.validate import validate_output
+    from dataengine.executors import InProcess
     from dataengine.recipe import build_recipe
     from dataengine.registry import STAGES
     from dataengine.runner import run_recipe
