@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataengine.executors.base import Executor
 from dataengine.executors.local import InProcess
-from dataengine.executors.processes import Processes
+from dataengine.executors.processes import Processes, check_workers
 from dataengine.params import RecipeError
 
 
@@ -29,6 +29,8 @@ def make_executor(
 ) -> Executor:
     """The executor a command's flags choose: at most one of them, checked before any work;
     none chooses `default` ("ray": a local Ray, or "in_process")."""
+    if processes is not None:
+        check_workers(processes)
     chosen = [name for name, on in [("--in-process", in_process),
                                     ("--processes", processes is not None),
                                     ("--ray-address", ray_address)] if on]  # fmt: skip

@@ -87,9 +87,9 @@ def codec_threads(cpus: float) -> None:
 
     OpenCV sizes its thread pool to the whole machine in every process (its pthreads pool
     ignores OMP_NUM_THREADS, which Ray sets to an actor's CPUs); with one worker per core
-    those threads only take CPU from the other workers (docs/PERFORMANCE.md, "OpenCV threads
-    per worker"). A run in this process keeps OpenCV's own setting: there its threads use
-    idle cores."""
+    those threads only take CPU from the other workers (docs/PERFORMANCE.md, "What limits
+    them"). A run in this process keeps OpenCV's own setting: there its threads use idle
+    cores."""
     import cv2
 
     threads = max(1, int(cpus))

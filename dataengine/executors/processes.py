@@ -35,9 +35,7 @@ from dataengine.stage import ONE_WORKER, Resources
 
 class Processes(Executor):
     def __init__(self, workers: int):
-        if workers < 1:
-            raise RecipeError(f"--processes is {workers}; give 1 or more worker processes")
-        self.workers = workers
+        self.workers = check_workers(workers)
         self.started_by: str | None = None  # how the last pool's workers started
 
     @property
@@ -84,11 +82,17 @@ class Processes(Executor):
             yield fn(batch)
 
 
+def check_workers(workers: int) -> int:
+    if workers < 1:
+        raise RecipeError(f"--processes is {workers}; give 1 or more worker processes")
+    return workers
+
+
 def start_method(holds_model: bool) -> str:
     """How workers start: "fork" where that is safe, else "spawn".
 
-    A forked worker starts with the engine already imported (docs/PERFORMANCE.md, "fork or
-    spawn"). Forking is safe on Linux while neither side runs torch (OpenMP's thread pool,
+    A forked worker starts with the engine already imported (docs/PERFORMANCE.md,
+    "Executors": a second off a 7-second job). Forking is safe on Linux while neither side runs torch (OpenMP's thread pool,
     once used, does not survive a fork, and a stage holding a model may use torch in the
     worker) and while this process has run no work itself (OpenCV's thread pool does not
     survive a fork either: see `work_ran_here`). BLAS and Arrow pools re-create themselves

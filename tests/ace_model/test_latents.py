@@ -19,10 +19,13 @@ from ace_model.latents import ShardEncoder, npy_bytes, precompute_latents
 from ace_model.train import train
 from ace_model.vae import vae_fingerprint
 from dataengine.corpus.read import iter_samples
+from dataengine.executors import InProcess
+from dataengine.executors.ray import RayExecutor
 from dataengine.sinks.latent_store import ERROR_MEMBER, LatentSpec, buckets, find_store
 from dataengine.sinks.latent_writer import LatentWriter
 from dataengine.sinks.layout import Layout
 from dataengine.sinks.tars import samples_in_tar
+from dataengine.stage import Resources
 from tests.ace_model.conftest import MICRO
 from tests.ace_model.test_encoders import build_vae
 
@@ -40,9 +43,10 @@ def corpus(reference, tmp_path) -> Path:
     return Path(shutil.copytree(reference, tmp_path / "corpus"))
 
 
-def precompute(corpus: Path, vae: Path, patch: int = PATCH, **options):
+def precompute(corpus: Path, vae: Path, patch: int = PATCH, executor=None, **options):
     options = {"progress": False, "dtype": "float32", **options}
-    return precompute_latents(corpus, vae, RESOLUTION, patch, **options)
+    executor = executor or InProcess()
+    return precompute_latents(corpus, vae, RESOLUTION, patch, executor, **options)
 
 
 def train_stream(corpus: Path, tars: dict[str, str]) -> list[dict]:
@@ -235,7 +239,8 @@ def test_the_command_line_encodes_for_a_preset(corpus, vae, capsys):
 def test_a_ray_actor_pool_writes_the_bytes_of_the_in_process_run(corpus, vae, tmp_path):
     twin = Path(shutil.copytree(corpus, tmp_path / "twin"))
     here = precompute(corpus, vae)
-    on_ray = precompute(twin, vae, actors=2)
+    with RayExecutor() as executor:
+        on_ray = precompute(twin, vae, executor=executor, resources=Resources(actors=2))
     assert on_ray.encoded == here.encoded and on_ray.images == here.images
     for shard in here.encoded:
         ours = (here.store / "shards" / f"{shard}.tar").read_bytes()

@@ -13,7 +13,7 @@ import json
 import threading
 
 import pytest
-from dataengine.instruct.overrides import apply_llm_overrides
+from dataengine.commands.llm_flags import apply_llm_overrides
 
 from dataengine.corpus.read import read_index
 from dataengine.instruct.llm_rewrite import LLMRewrite
