@@ -92,11 +92,11 @@ def start_method(holds_model: bool) -> str:
     """How workers start: "fork" where that is safe, else "spawn".
 
     A forked worker starts with the engine already imported (docs/PERFORMANCE.md,
-    "Executors": a second off a 7-second job). Forking is safe on Linux while neither side runs torch (OpenMP's thread pool,
-    once used, does not survive a fork, and a stage holding a model may use torch in the
-    worker) and while this process has run no work itself (OpenCV's thread pool does not
-    survive a fork either: see `work_ran_here`). BLAS and Arrow pools re-create themselves
-    in a forked child."""
+    "Executors": a second off a 7-second job). Forking is safe on Linux while neither side
+    runs torch (OpenMP's thread pool, once used, does not survive a fork, and a stage
+    holding a model may use torch in the worker) and while this process has run no work
+    itself (OpenCV's thread pool does not survive a fork either: see `work_ran_here`). BLAS
+    and Arrow pools re-create themselves in a forked child."""
     if platform.system() != "Linux" or "torch" in sys.modules or holds_model:
         return "spawn"
     return "spawn" if work_ran_here() else "fork"

@@ -6,7 +6,7 @@ One file per role (docs/MINING.md has the whole story):
     classical.py   colour layout, colour, edge and texture statistics (no weights; default)
     clip.py        open_clip from a local path          caption.py   captions, with MiniLM
     store.py       embeddings persisted as Parquet parts keyed by image id
-    embed_pass.py  the embedding pass over a pool (runner.map_batches: Ray or in-process)
+    embed_pass.py  the embedding pass over a pool, on the run's executor
     cluster.py     FAISS spherical k-means in two levels; each vector's nearest leaves
     neighbours.py  exact search inside the probed leaves (an IVF, searched list by list)
     select.py      the similarity band, duplicate groups, caps per image

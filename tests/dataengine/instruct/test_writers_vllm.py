@@ -13,8 +13,8 @@ import json
 import threading
 
 import pytest
-from dataengine.commands.llm_flags import apply_llm_overrides
 
+from dataengine.commands.llm_flags import apply_llm_overrides
 from dataengine.corpus.read import read_index
 from dataengine.instruct.llm_rewrite import LLMRewrite
 from dataengine.instruct.mllm_describe import MLLMDescribe
