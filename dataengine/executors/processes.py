@@ -20,13 +20,8 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any
 
 from dataengine.chain import UnitJob
-from dataengine.executors.base import (
-    Executor,
-    codec_threads,
-    note_work_ran_here,
-    run_unit,
-    work_ran_here,
-)
+from dataengine.executors.base import Executor, codec_threads, run_unit, work_ran_here
+from dataengine.executors.local import InProcess
 from dataengine.machine import cores
 from dataengine.params import RecipeError
 from dataengine.schema import Unit
@@ -74,12 +69,7 @@ class Processes(Executor):
             with worker_pool(workers, start_method(resources.holds_model), make_fn) as pool:
                 yield from pool.map(_in_worker, batches)
             return
-        if not batches:
-            return
-        note_work_ran_here()  # one batch, or one worker: no pool is worth starting
-        fn = make_fn()
-        for batch in batches:
-            yield fn(batch)
+        yield from InProcess().map_batches(batches, make_fn)  # no pool is worth starting
 
 
 def check_workers(workers: int) -> int:
