@@ -11,8 +11,10 @@ so the data engine never imports the model (`ace data latents` comes from ace_mo
 from __future__ import annotations
 
 import argparse
+import errno
 import gc
 import logging
+import os
 import sys
 
 from dataengine.params import RecipeError
@@ -32,6 +34,38 @@ def main(argv: list[str] | None = None) -> int:
     except RecipeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader went away (`ace data stats DIR | head`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except Exception as exc:
+        message = operational_message(exc)
+        if message is None:
+            raise  # a bug of ours: the traceback is what is wanted
+        print(f"error: {message}", file=sys.stderr)
+        return 2
+
+
+# errno -> the fix, for the failures of the machine rather than of the engine
+FIXES = {
+    errno.ENOSPC: "free some space (or choose another --out), then rerun with --resume",
+    errno.EDQUOT: "free some space (or choose another --out), then rerun with --resume",
+    errno.EACCES: "choose a folder you can write to, or fix its permissions",
+    errno.EPERM: "choose a folder you can write to, or fix its permissions",
+    errno.EROFS: "choose a folder on a writable file system",
+}
+
+
+def operational_message(exc: BaseException) -> str | None:
+    """One line for a disk-full or permission error, wherever it was raised (in a worker
+    process or a Ray task it arrives wrapped); None for anything else."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OSError) and exc.errno in FIXES:
+            where = f" ({exc.filename})" if exc.filename else ""
+            return f"{exc.strerror or exc}{where}; {FIXES[exc.errno]}"
+        exc = getattr(exc, "cause", None) or exc.__cause__ or exc.__context__
+    return None
 
 
 def parser() -> argparse.ArgumentParser:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import reprlib
 import types
 import typing
 from typing import Any
@@ -44,7 +45,7 @@ def _is_required(f: dataclasses.Field) -> bool:
 def check_type(value: Any, tp: Any, context: str) -> None:
     if not _matches(value, tp):
         raise RecipeError(
-            f"{context}: expected {type_name(tp)}, got {value!r} ({type(value).__name__})"
+            f"{context}: expected {type_name(tp)}, got {short_repr(value)} ({type(value).__name__})"
         )
 
 
@@ -73,6 +74,17 @@ def _matches(value: Any, tp: Any) -> bool:
             _matches(k, args[0]) and _matches(v, args[1]) for k, v in value.items()
         )
     return isinstance(value, origin or tp)
+
+
+def short_repr(value: Any) -> str:
+    """A value for an error message, at most a line long whatever its size."""
+    return _SHORT.repr(value)
+
+
+_SHORT = reprlib.Repr()
+_SHORT.maxstring = _SHORT.maxother = 60
+_SHORT.maxlist = _SHORT.maxdict = _SHORT.maxtuple = 4
+_SHORT.maxlevel = 2
 
 
 def type_name(tp: Any) -> str:

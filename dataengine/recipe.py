@@ -58,18 +58,59 @@ class Recipe:
 
 def load_recipe(path: str | Path, overrides: dict[str, Any] | None = None) -> Recipe:
     """Read and validate a recipe file; `overrides` replaces top-level keys (e.g. source)."""
+    raw = read_recipe_file(path)
+    return build_recipe({**raw, **(overrides or {})}, where=Path(path).name)
+
+
+def read_recipe_file(path: str | Path) -> dict[str, Any]:
+    """A recipe file's mapping: UTF-8 text of plain YAML, no key given twice, no aliases."""
     path = Path(path)
     if not path.is_file():
         raise RecipeError(
             f"recipe {path} does not exist (the bundled ones are in pipelines/recipes/)"
         )
     try:
-        raw = yaml.safe_load(path.read_text())
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise RecipeError(
+            f"recipe {path} is not UTF-8 text (byte {exc.start}); save it as UTF-8"
+        ) from None
+    try:
+        raw = yaml.load(text, Loader=_RecipeLoader)
     except yaml.YAMLError as exc:
-        raise RecipeError(f"recipe {path} is not valid YAML: {exc}") from exc
+        raise RecipeError(f"recipe {path} is not valid YAML: {_first_line(exc)}") from None
     if not isinstance(raw, dict):
         raise RecipeError(f"recipe {path} must be a mapping with keys {', '.join(REQUIRED)}")
-    return build_recipe({**raw, **(overrides or {})}, where=path.name)
+    return raw
+
+
+class _RecipeLoader(yaml.SafeLoader):
+    """YAML as a recipe needs it. A key given twice is a mistake (YAML keeps the last one
+    silently); aliases are refused, since none is needed and nested ones expand into
+    gigabytes (a "billion laughs")."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            mark = self.peek_event().start_mark
+            raise yaml.YAMLError(
+                f"line {mark.line + 1}: aliases (*name) are not allowed in a recipe; "
+                "write the value out"
+            )
+        return super().compose_node(parent, index)
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                line = key_node.start_mark.line + 1
+                raise yaml.YAMLError(f"line {line}: key {key!r} is given twice; keep one")
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _first_line(exc: yaml.YAMLError) -> str:
+    return " ".join(str(exc).split())[:300]
 
 
 def build_recipe(raw: dict[str, Any], where: str = "recipe") -> Recipe:
@@ -85,7 +126,7 @@ def build_recipe(raw: dict[str, Any], where: str = "recipe") -> Recipe:
         stages=stages,
         splits=_check_splits(raw.get("splits", {"train": 1.0}), where),
         unit_size=_check_unit_size(raw.get("unit_size", 32), where),
-        sink=build_params(SinkParams, raw.get("sink", {}), f"{where}, sink"),
+        sink=_build_sink(raw.get("sink", {}), where),
         raw=raw,
     )
 
@@ -175,10 +216,21 @@ def _check_splits(splits: dict[str, Any], where: str) -> dict[str, float]:
                 f"{where}: splits has unknown split {split!r}; use {', '.join(SPLITS)}"
             )
         check_type(fraction, float, f"{where}: splits.{split}")
+        if not 0 <= fraction <= 1:  # NaN fails this too
+            raise RecipeError(f"{where}: splits.{split} is {fraction}; give a fraction in [0, 1]")
     total = sum(splits.values())
     if abs(total - 1.0) > 1e-6:
         raise RecipeError(f"{where}: splits add up to {total:g}; make them add up to 1")
     return {split: float(splits[split]) for split in SPLITS if split in splits}
+
+
+def _build_sink(values: dict[str, Any], where: str) -> SinkParams:
+    params = build_params(SinkParams, values, f"{where}, sink")
+    try:
+        params.check()
+    except ValueError as exc:
+        raise RecipeError(f"{where}, sink: {exc}") from None
+    return params
 
 
 def _check_unit_size(value: int, where: str) -> int:

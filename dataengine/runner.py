@@ -25,6 +25,7 @@ from dataengine.params import RecipeError
 from dataengine.recipe import Recipe
 from dataengine.schema import SPLITS, Unit, canonical_json, derive_seed
 from dataengine.sinks.layout import Layout
+from dataengine.sinks.lock import output_lock
 from dataengine.sinks.shard_writer import ShardWriter, remove_temporaries, write_run_info
 from dataengine.source import SourceRef
 
@@ -115,8 +116,15 @@ def run_recipe(
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise RecipeError(f"--out {out} is a file; give a folder for the run's shards")
-    writer = ShardWriter(out, recipe.sink)
+    # Planning reads only (a mining pass writes its own cache): a source that cannot be
+    # listed stops the run before `out` exists. Everything after it holds the lock.
     units = plan_units(recipe, executor, limit, progress)
+    with output_lock(out):
+        return _run(recipe, out, executor, units, limit, resume, progress)
+
+
+def _run(recipe, out: Path, executor, units, limit, resume, progress) -> RunSummary:
+    writer = ShardWriter(out, recipe.sink)
     todo = _units_to_do(units, writer, out, resume)
     fill_llm_caches(recipe, todo, executor)
     started = time.time()
@@ -175,6 +183,9 @@ class _NoBar:
 
 
 def _units_to_do(units: list[Unit], writer: ShardWriter, out: Path, resume: bool) -> list[Unit]:
+    """The units whose shards are not on disk whole. Every refusal comes before anything in
+    `out` is touched; a complete-looking shard whose tar is not what its stats record (cut,
+    changed) loses its stats file, so no reader trusts it, and is redone."""
     layout = Layout(out)
     existing = layout.complete_shards()
     if existing and not resume:
@@ -182,14 +193,28 @@ def _units_to_do(units: list[Unit], writer: ShardWriter, out: Path, resume: bool
             f"{out} already holds a run ({len(existing)} complete shards); pass "
             "--resume to continue it, or choose another --out"
         )
+    _check_same_plan(units, existing, layout, out)
     remove_temporaries(out)
+    todo = []
     for unit in units:
-        if unit.shard_name in existing and not writer.is_complete(unit):
+        problem = writer.problem(unit)
+        if problem is not None and unit.shard_name in existing:
+            log.warning("%s: %s; it is redone", unit.shard_name, problem)
+            layout.stats(unit.shard_name).unlink()
+        if problem is not None:
+            todo.append(unit)
+    return todo
+
+
+def _check_same_plan(units: list[Unit], existing: list[str], layout: Layout, out: Path) -> None:
+    """Every complete shard in `out` must be one this plan would write, from the same unit."""
+    planned = {unit.shard_name: unit.id for unit in units}
+    for shard in existing:
+        if planned.get(shard) != layout.read_stats(shard).get("unit"):
             raise RecipeError(
-                f"{out} was made by a different recipe or input (shard "
-                f"{unit.shard_name} differs); choose another --out"
+                f"{out} was made by a different recipe or input (shard {shard} is not this "
+                "recipe's); choose another --out"
             )
-    return [u for u in units if not writer.is_complete(u)]
 
 
 # --------------------------------------------------------------------------------------------

@@ -42,6 +42,8 @@ STATUS_REJECTED = "rejected"  # refused by a select threshold, or by the curatio
 STATUS_READ_ERROR = "read_error"  # a source could not read the image file or its caption
 STATUS_MISSING_IMAGE = "missing_image"  # a source row (a Parquet shard's) holds no image bytes
 STATUS_NEEDS_MLLM = "needs_mllm_instruction"  # a mined pair whose captions cannot word its edit
+STATUS_NOT_A_FILE = "not_a_file"  # a source's path is a FIFO, a device, a folder: not read
+STATUS_TOO_LARGE = "file_too_large"  # a source's file or member is over the size read
 
 # An instruction names its current input frames {image}, {image1}, {image2}... (ACE's spelling:
 # the first frame has no number). Group 1 is the number as written, "" for {image}.
@@ -203,8 +205,43 @@ def replace_placeholders(text: str, word: str) -> str:
 
 
 def canonical_json(value: Any) -> str:
-    """JSON that is the same on every machine: sorted keys, no spaces, numpy scalars as floats."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=_json_default)
+    """JSON that is the same on every machine: sorted keys, no spaces, numpy scalars as floats.
+
+    Always valid Unicode: a lone surrogate (an undecodable file name, a JSON escape in an
+    input's json member) would be written as an escape strict readers refuse, so such
+    strings are written as `valid_text` gives them."""
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=_json_default)
+    if "\\ud" in text:  # rare: only then walk the value for strings to repair
+        text = json.dumps(_valid_texts(value), sort_keys=True, separators=(",", ":"),
+                          default=_json_default)  # fmt: skip
+    return text
+
+
+def valid_text(text: str) -> str:
+    """`text` as valid Unicode. Bytes a file system or tar could not decode (Python keeps
+    them as lone surrogates U+DC80..U+DCFF) become visible `\\xNN` escapes; any other lone
+    surrogate becomes U+FFFD."""
+    if not _LONE_SURROGATE.search(text):
+        return text
+    return _LONE_SURROGATE.sub(_escape_surrogate, text)
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # a str holds a valid pair as one char
+
+
+def _escape_surrogate(match: re.Match) -> str:
+    code = ord(match.group())
+    return f"\\x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else "\ufffd"
+
+
+def _valid_texts(value: Any) -> Any:
+    if isinstance(value, str):
+        return valid_text(value)
+    if isinstance(value, dict):
+        return {valid_text(str(k)): _valid_texts(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_valid_texts(v) for v in value]
+    return value
 
 
 def _json_default(value: Any) -> Any:
@@ -222,6 +259,16 @@ def content_key(recipe: str, task: str, source_ids: list[str], params: dict, see
     """
     payload = canonical_json([recipe, task, list(source_ids), params, int(seed)])
     return hashlib.sha256(payload.encode()).hexdigest()[:32]
+
+
+KEY_PATTERN = re.compile(r"^[0-9a-f]{16,64}$")  # a content_key (and the keys readers accept)
+SCORE_NAME = re.compile(r"^[A-Za-z0-9_]+$")  # score_<name>: a name is also a file name
+
+
+def is_key(text: str) -> bool:
+    """Whether `text` is a sample key. Readers check before a key names anything on disk:
+    a key read from a corpus is untrusted (`../../x` is a valid tar member prefix)."""
+    return bool(KEY_PATTERN.match(text))
 
 
 def derive_seed(*parts: Any) -> int:

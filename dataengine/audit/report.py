@@ -20,6 +20,7 @@ from dataengine.audit.plots import write_histogram
 from dataengine.audit.strips import write_strips
 from dataengine.audit.summary import Limits, Summary, summarise
 from dataengine.quality.catalogue import SCORES
+from dataengine.schema import SCORE_NAME
 from dataengine.sinks.layout import Layout
 
 REPORT = "report"
@@ -47,6 +48,8 @@ def write_report(out: str | Path, limits: Limits | None = None) -> Path:
 def _plots(summary: Summary, bounds: dict[str, dict[str, float]], folder: Path):
     plots = []
     for name, hist in summary.histograms.items():
+        if not SCORE_NAME.match(name):  # a crafted index's column: it names no file
+            continue
         path = write_histogram(name, hist, bounds.get(name, {}), folder / f"{name}.png")
         plots.append((name, f"{folder.name}/{path.name}", SCORES.get(name, "")))
     return plots

@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 
 from dataengine.audit.summary import Item
+from dataengine.schema import is_key
 from dataengine.sinks.encode import decode_member, encode_jpeg
 from dataengine.sinks.layout import Layout
 from dataengine.sinks.tars import tar_samples
@@ -24,10 +25,12 @@ QUALITY = 85
 def write_strips(out: Path, items: list[Item], folder: Path, height: int) -> dict[str, str]:
     """Write img/<key>.jpg for every item; return key -> path relative to the page.
 
-    Reads only the shards that hold a sampled key, each once, from start to end."""
+    Reads only the shards that hold a sampled key, each once, from start to end. A key that
+    is not a sample key (a crafted index's `../../x`) names no file: it gets no strip."""
     wanted: dict[str, set[str]] = defaultdict(set)
     for item in items:
-        wanted[item.shard].add(item.key)
+        if is_key(item.key):
+            wanted[item.shard].add(item.key)
     folder.mkdir(parents=True, exist_ok=True)
     written = {}
     for shard, keys in sorted(wanted.items()):

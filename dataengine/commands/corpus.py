@@ -83,7 +83,7 @@ def _add_curate(commands) -> None:
 def _add_export(commands) -> None:
     export = commands.add_parser("export", help="write new shards of the accepted samples")
     export.add_argument("out", type=Path)
-    export.add_argument("--out", dest="new", type=Path, required=True, metavar="NEW")
+    export.add_argument("--out", dest="new", required=True, metavar="NEW")  # "" stays ""
     export.set_defaults(handler=_export)
 
 

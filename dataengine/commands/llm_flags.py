@@ -13,9 +13,8 @@ import copy
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from dataengine.params import RecipeError
+from dataengine.recipe import read_recipe_file
 
 WRITER_STAGES = ("llm_rewrite", "mllm_describe")
 TEMPLATE_STAGE = "template_instructions"
@@ -43,16 +42,11 @@ def apply_llm_overrides(recipe_raw: dict, url: str | None, model: str | None) ->
 
 
 def llm_stage_overrides(recipe: str | Path, url: str | None, model: str | None) -> dict:
-    """`load_recipe` overrides for the flags: {"stages": [...]}, or {} without them (and for
-    a recipe file that cannot be read, which `load_recipe` then reports)."""
-    path = Path(recipe)
-    if (url is None and model is None) or not path.is_file():
+    """`load_recipe` overrides for the flags: {"stages": [...]}, or {} without them."""
+    if url is None and model is None:
         return {}
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except yaml.YAMLError:
-        return {}
-    if not isinstance(raw, dict) or not isinstance(raw.get("stages"), list):
+    raw = read_recipe_file(recipe)  # a file that cannot be read stops here, with its reason
+    if not isinstance(raw.get("stages"), list):
         return {}
     return {"stages": apply_llm_overrides(raw, url, model)["stages"]}
 

@@ -22,7 +22,8 @@ import pyarrow.parquet as pq
 from dataengine.corpus.curation import now_utc, read_decisions
 from dataengine.schema import STATUS_OK, STATUS_REJECTED, canonical_json
 from dataengine.sinks.files import atomic_write
-from dataengine.sinks.layout import Layout
+from dataengine.sinks.layout import Layout, check_destination
+from dataengine.sinks.lock import output_lock
 from dataengine.sinks.shard_writer import ShardOrigin, commit_shard
 
 
@@ -34,13 +35,17 @@ class ExportSummary:
 
 
 def export_accepted(out: str | Path, new: str | Path) -> ExportSummary:
-    source, target = Layout(Path(out)), Layout(Path(new))
+    new = check_destination(Path(out), new)
+    source, target = Layout(Path(out)), Layout(new)
     if not source.complete_shards():
         raise FileNotFoundError(f"{out} holds no complete shard; nothing to export")
-    if Path(new).resolve() == Path(out).resolve():
-        raise ValueError("--out is the corpus itself; export writes a new directory")
     if target.complete_shards():
         raise FileExistsError(f"{new} already holds shards; choose an empty --out")
+    with output_lock(new, "export"):
+        return _export(source, target, out)
+
+
+def _export(source: Layout, target: Layout, out: str | Path) -> ExportSummary:
     rejected = {k: r for k, r in read_decisions(out).items() if r["decision"] == "reject"}
     totals, curated_out = Counter(), 0
     for shard in source.complete_shards():

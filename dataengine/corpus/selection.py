@@ -37,6 +37,7 @@ from dataengine.quality import phash
 from dataengine.quality.select import Select, SelectParams
 from dataengine.schema import STATUS_OK
 from dataengine.sinks.layout import Layout
+from dataengine.sinks.lock import output_lock
 
 log = logging.getLogger(__name__)
 BY = "selection"
@@ -54,9 +55,15 @@ class SelectionSummary:
 def select_corpus(
     out: str | Path, executor: Any, params: SelectParams | None = None
 ) -> SelectionSummary:
-    """Select over the corpus in `out`; the shards are hashed on `executor` (an Executor)."""
+    """Select over the corpus in `out`; the shards are hashed on `executor` (an Executor).
+    A run still writing into `out` holds its lock: selection waits for no one, it refuses."""
     out = Path(out)
     params = params or params_from_run(out)
+    with output_lock(out, "command"):
+        return _select(out, executor, params)
+
+
+def _select(out: Path, executor: Any, params: SelectParams) -> SelectionSummary:
     hashed, rejected = 0, []
     if params.dedup:
         hashed = hash_stale_shards(out, executor)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import tarfile
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -29,11 +28,10 @@ from dataengine.schema import (
     SPLITS,
     STATUS_OK,
     frame_number,
+    is_key,
 )
 from dataengine.sinks.encode import decode_member
 from dataengine.sinks.layout import Layout
-
-KEY_PATTERN = re.compile(r"^[0-9a-f]{16,64}$")
 
 
 @dataclass
@@ -100,7 +98,7 @@ def _read_tar(path: Path, shard: str) -> tuple[dict[str, dict[str, bytes]], list
 
 
 def _check_sample(key: str, members: dict[str, bytes], split: str, decode: bool) -> list[str]:
-    if not KEY_PATTERN.match(key):
+    if not is_key(key):
         return [f"key {key!r} is not a dot-free hex content hash"]
     if "json" not in members:
         return ["no json member"]

@@ -9,11 +9,14 @@ safe, else spawned (`start_method`), so a script that uses this executor calls i
 
 from __future__ import annotations
 
+import ctypes
 import functools
 import itertools
 import multiprocessing
+import os
 import pickle
 import platform
+import signal
 import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -100,7 +103,7 @@ def worker_pool(workers: int, start: str, make_fn) -> ProcessPoolExecutor:
     """`workers` local processes started by `start`; each builds make_fn() once (a chain
     and its models, an embedder) and runs OpenCV on its share of the machine's cores."""
     context = multiprocessing.get_context(start)
-    job = (pickle.dumps(make_fn), cores() / workers)
+    job = (pickle.dumps(make_fn), cores() / workers, os.getpid())
     return ProcessPoolExecutor(workers, context, _start_worker, job)
 
 
@@ -109,10 +112,27 @@ def worker_pool(workers: int, start: str, make_fn) -> ProcessPoolExecutor:
 _worker_fn: Callable | None = None
 
 
-def _start_worker(job: bytes, cpus: float) -> None:
+def _start_worker(job: bytes, cpus: float, parent: int) -> None:
     global _worker_fn
+    die_with(parent)
     codec_threads(cpus)
     _worker_fn = pickle.loads(job)()
+
+
+def die_with(parent: int) -> None:
+    """Have the kernel kill this worker when the run that started it dies, however it dies
+    (SIGKILL included): a worker left behind would go on writing into the output. Linux
+    only (prctl's parent-death signal); elsewhere a pool's workers exit when they find
+    their parent gone at their next task."""
+    if platform.system() != "Linux":
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died before the signal was asked for
+        os._exit(1)
+
+
+PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
 def _in_worker(item):

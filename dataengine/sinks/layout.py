@@ -9,6 +9,23 @@ from pathlib import Path
 from typing import Any
 
 
+def check_destination(source: Path, destination: str | Path, flag: str = "--out") -> Path:
+    """A writer's destination folder, refused where writing would harm its source: the
+    source itself, a folder inside it, an empty name (the current folder), or a file."""
+    if str(destination).strip() in ("", "."):
+        raise ValueError(f"{flag} is empty; give a new folder to write to")
+    destination = Path(destination)
+    here, there = Path(source).resolve(), destination.resolve()
+    if there == here or here in there.parents:
+        raise ValueError(
+            f"{flag} {destination} is inside the corpus {source}; writing there would change "
+            "it: give a folder outside it"
+        )
+    if destination.exists() and not destination.is_dir():
+        raise ValueError(f"{flag} {destination} is a file; give a folder")
+    return destination
+
+
 @dataclass(frozen=True)
 class Layout:
     root: Path

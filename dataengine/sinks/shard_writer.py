@@ -49,6 +49,13 @@ class SinkParams:
     jpeg_quality: int = 95
     png_compression: int = 3  # zlib level: 3 is within 2% of 9's size at a third of the time
 
+    def check(self) -> None:
+        """Raise ValueError naming the key and the range."""
+        if not 1 <= self.jpeg_quality <= 100:
+            raise ValueError(f"jpeg_quality is {self.jpeg_quality}; give 1 to 100")
+        if not 0 <= self.png_compression <= 9:
+            raise ValueError(f"png_compression is {self.png_compression}; give 0 to 9 (zlib)")
+
 
 def sample_members(pair: Pair, params: SinkParams) -> dict[str, bytes]:
     """Every tar member of one sample (without the key prefix), encoded."""
@@ -97,8 +104,19 @@ class ShardWriter:
         self.params = params or SinkParams()
 
     def is_complete(self, unit: Unit) -> bool:
-        path = self.layout.stats(unit.shard_name)
-        return path.exists() and self.layout.read_stats(unit.shard_name).get("unit") == unit.id
+        """The unit's shard is on disk, whole: its stats name this unit, and its tar and
+        index are there, the tar of the size and sha256 the stats record."""
+        return self.layout.stats(unit.shard_name).exists() and self.problem(unit) is None
+
+    def problem(self, unit: Unit) -> str | None:
+        """Why the unit's shard cannot be kept as it is (None: it can)."""
+        shard = unit.shard_name
+        if not self.layout.stats(shard).exists():
+            return "no stats file"
+        stats = self.layout.read_stats(shard)
+        if stats.get("unit") != unit.id:
+            return "made by another unit"
+        return tar_problem(self.layout, shard, stats)
 
     def pack(self, pair: Pair) -> PackedSample:
         return pack(pair, self.params)
@@ -147,6 +165,26 @@ def commit_shard(
     return stats
 
 
+def tar_problem(layout: Layout, shard: str, stats: dict[str, Any]) -> str | None:
+    """Whether the shard's tar and index are what its stats file says was committed."""
+    tar, index = layout.tar(shard), layout.index(shard)
+    if not tar.exists() or not index.exists():
+        return "its tar or index is missing"
+    if tar.stat().st_size != stats.get("tar_bytes"):
+        return f"its tar holds {tar.stat().st_size} bytes, its stats say {stats.get('tar_bytes')}"
+    if _sha256(tar) != stats.get("tar_sha256"):
+        return "its tar's sha256 differs from its stats"
+    return None
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def tar_bytes(samples: list[tuple[str, dict[str, bytes]]]) -> bytes:
     """A WebDataset tar of (key, member name -> bytes), in the order given: a sample's
     members together and sorted, fixed mtime, owner and mode (the same input, the same
@@ -184,9 +222,12 @@ def index_table(rows: list[dict[str, Any]], schema: pa.Schema) -> pa.Table:
     if not rows:
         return schema.empty_table()
     lines = "\n".join(canonical_json(row) for row in rows).encode()
+    # One block for the whole unit: a row longer than a block (a caption of megabytes)
+    # would otherwise not parse.
+    block = max(1 << 20, len(lines) + 1)
     table = pa_json.read_json(
         io.BytesIO(lines),
-        read_options=pa_json.ReadOptions(use_threads=False),
+        read_options=pa_json.ReadOptions(use_threads=False, block_size=block),
         parse_options=pa_json.ParseOptions(
             explicit_schema=schema, unexpected_field_behavior="error"
         ),

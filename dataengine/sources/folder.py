@@ -7,8 +7,9 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from dataengine.schema import STATUS_READ_ERROR, SourceImage
+from dataengine.schema import STATUS_READ_ERROR, SourceImage, valid_text
 from dataengine.source import Source, SourceRef
+from dataengine.sources.files import MAX_IMAGE_BYTES, MAX_TEXT_BYTES, RefusedFile, read_bounded
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +23,10 @@ class FolderSource(Source):
     does not match its extension is reported by the decode stage. Names starting with a dot
     are skipped (`.git`, `.cache`, the `._photo.jpg` resource forks macOS leaves on copies).
     Captions are read in load(), beside the image, so that listing stays one directory walk.
+    A symlink to a file is an image like any other (a dangling one gets a read_error row);
+    symlinked directories are entered only with `follow_symlinks: true` (links can loop).
+    Only regular files are read, and none past a size limit (sources/files.py); ids and
+    messages name files relative to `path`, the same on every machine.
     """
 
     name = "folder"
@@ -51,20 +56,20 @@ class FolderSource(Source):
             raise ValueError(
                 f"folder source: no images found under {self.root} "
                 f"(extensions: {', '.join(sorted(self.extensions))}); put images there or set "
-                "`extensions` (symlinks count only with `follow_symlinks: true`)"
+                "`extensions` (symlinked folders count only with `follow_symlinks: true`)"
             )
         return sorted(refs, key=lambda ref: ref.id)
 
     def _images(self, entries: list[os.DirEntry]) -> list[tuple[os.DirEntry, str | None]]:
         """The images among one directory's entries, each with the path of the caption
         beside it (None without one)."""
-        follow, names = self.params.follow_symlinks, {entry.name for entry in entries}
+        names = {entry.name for entry in entries}
         found = []
         for entry in entries:
             stem, ext = os.path.splitext(entry.name)
             # A directory called `album.jpg` is not an image; anything else with the extension
             # (a dangling link included) is listed, and load() reports it if it cannot be read.
-            if ext.lower() in self.extensions and not entry.is_dir(follow_symlinks=follow):
+            if ext.lower() in self.extensions and not entry.is_dir(follow_symlinks=True):
                 caption = f"{stem}.txt"
                 beside = entry.path[: -len(entry.name)] + caption if caption in names else None
                 found.append((entry, beside))
@@ -73,20 +78,23 @@ class FolderSource(Source):
     def _ref(self, entry: os.DirEntry, caption_path: str | None) -> SourceRef:
         # Cut from the walked path, not os.path.relpath: that normalises both paths on
         # every call, which was half of listing a folder (45 ms for 1000 images).
-        rel = entry.path[len(self._prefix) :].replace(os.sep, "/")
+        rel = valid_text(entry.path[len(self._prefix) :].replace(os.sep, "/"))
         ref_id = "folder:" + rel
-        meta = {"path": rel, "bytes": _size(entry, self.params.follow_symlinks)}
+        meta = {"path": rel, "bytes": _size(entry)}
         return SourceRef(id=ref_id, group=ref_id, locator=(entry.path, caption_path), meta=meta)
 
     def load(self, ref: SourceRef) -> SourceImage:
         image_path, caption_path = ref.locator
+        rel = ref.meta["path"]
         try:
-            data = _read(image_path)
+            data = read_bounded(image_path, MAX_IMAGE_BYTES, "image file")
             caption = _read_caption(caption_path) if caption_path else None
+        except RefusedFile as exc:
+            return failed(ref, exc.status, f"{rel}: {exc}")
         except OSError as exc:
-            return failed(ref, STATUS_READ_ERROR, f"cannot read: {exc}")
+            return failed(ref, STATUS_READ_ERROR, f"cannot read {rel}: {exc.strerror or exc}")
         except UnicodeDecodeError as exc:
-            return failed(ref, STATUS_READ_ERROR, f"caption {caption_path} is not UTF-8: {exc}")
+            return failed(ref, STATUS_READ_ERROR, f"the caption of {rel} is not UTF-8: {exc}")
         meta = {**ref.meta, "bytes": len(data)}
         return SourceImage(id=ref.id, group=ref.group, data=data, caption=caption, meta=meta)
 
@@ -152,24 +160,17 @@ def _walk(root: str, follow_symlinks: bool) -> Iterator[list[os.DirEntry]]:
         except OSError as exc:
             log.warning("folder source: skipping unreadable directory %s: %s", directory, exc)
             continue
-        if not follow_symlinks:
-            entries = [e for e in entries if not e.is_symlink()]
         pending.extend(e.path for e in entries if e.is_dir(follow_symlinks=follow_symlinks))
         yield entries
 
 
-def _size(entry: os.DirEntry, follow_symlinks: bool) -> int | None:
+def _size(entry: os.DirEntry) -> int | None:
     try:
-        return entry.stat(follow_symlinks=follow_symlinks).st_size
+        return entry.stat().st_size
     except OSError:
         return None  # a dangling link: load() turns it into a read_error row
 
 
-def _read(path: str) -> bytes:
-    with open(path, "rb") as f:
-        return f.read()
-
-
 def _read_caption(path: str) -> str | None:
     # utf-8-sig: editors on Windows save captions with a byte order mark.
-    return clean_caption(_read(path).decode("utf-8-sig"))
+    return clean_caption(read_bounded(path, MAX_TEXT_BYTES, "caption file").decode("utf-8-sig"))

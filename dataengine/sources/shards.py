@@ -17,9 +17,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
-from dataengine.schema import STATUS_MISSING_IMAGE, STATUS_READ_ERROR, SourceImage
+from dataengine.schema import STATUS_MISSING_IMAGE, STATUS_READ_ERROR, SourceImage, valid_text
 from dataengine.sinks.tars import MEMBER_NAME
 from dataengine.source import Source, SourceRef
+from dataengine.sources.files import MAX_IMAGE_BYTES, MAX_TEXT_BYTES, RefusedFile, check_size
 from dataengine.sources.folder import clean_caption, failed
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,12 @@ class WebDatasetSource(Source):
         log.info(
             "webdataset: %d samples in %d shards, %d skipped", len(refs), len(shards), self.skipped
         )
+        if not refs:
+            raise ValueError(
+                f"webdataset source: no readable sample in {len(shards)} shards ({self.skipped} "
+                f"skipped: no member with extension {', '.join(self.image_ext)}, or cut off); "
+                "check `paths` and `image_ext`"
+            )
         return sorted(refs, key=lambda ref: ref.id)
 
     def _shard_refs(self, path: str, stem: str) -> list[SourceRef]:
@@ -107,17 +114,20 @@ class WebDatasetSource(Source):
         if image is None:
             return None
         spans = [_span(parts.get(ext)) for ext in (self.caption_ext, "json")]
-        ref_id = f"{stem}/{key}"
+        ref_id = valid_text(f"{stem}/{key}")
         meta = {"shard": path, "key": key}
         return SourceRef(ref_id, ref_id, locator=(path, _span(image), *spans), meta=meta)
 
     def load(self, ref: SourceRef) -> SourceImage:
         path, image, caption, info = ref.locator
         try:
+            _check_spans(image, caption, info)
             with open(path, "rb") as f:
                 data, caption_bytes, info_bytes = [_read_span(f, s) for s in (image, caption, info)]
+        except RefusedFile as exc:
+            return failed(ref, exc.status, f"{ref.id}: {exc}")
         except OSError as exc:
-            return failed(ref, STATUS_READ_ERROR, f"cannot read {ref.id} from {path}: {exc}")
+            return failed(ref, STATUS_READ_ERROR, f"cannot read {ref.id}: {exc}")
         try:
             text = clean_caption(caption_bytes.decode("utf-8")) if caption_bytes else None
         except UnicodeDecodeError as exc:
@@ -178,6 +188,14 @@ def _span(member: tarfile.TarInfo | None) -> tuple[int, int] | None:
     return (member.offset_data, member.size) if member is not None else None
 
 
+def _check_spans(image, caption, info) -> None:
+    """Members are size-checked from their headers before any is read."""
+    check_size(image[1], MAX_IMAGE_BYTES, "image member")
+    for span, what in ((caption, "caption member"), (info, "json member")):
+        if span is not None:
+            check_size(span[1], MAX_TEXT_BYTES, what)
+
+
 def _read_span(f, span: tuple[int, int] | None) -> bytes | None:
     if span is None:
         return None
@@ -195,7 +213,7 @@ def _parse_json(data: bytes | None) -> dict:
         return {"json": None}
     try:
         return {"json": json.loads(data)}
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested thousands deep
         return {"json": None, "json_error": f"json member is not valid JSON: {exc}"}
 
 
@@ -295,10 +313,12 @@ class ParquetSource(Source):
         try:
             column = _image_column(path, _stamp(path), group, self.params.image_column)
         except (OSError, pa.ArrowException) as exc:
-            return failed(ref, STATUS_READ_ERROR, f"cannot read row group {group} of {path}: {exc}")
+            return failed(
+                ref, STATUS_READ_ERROR, f"cannot read row group {group} of {ref.id}: {exc}"
+            )
         data = column[row].as_py()
         if data is None:
-            where = f"row {row} of row group {group} of {path}"
+            where = f"row {row} of row group {group} of {PurePath(path).name}"
             message = f"no image in column {self.params.image_column!r} ({where})"
             return failed(ref, STATUS_MISSING_IMAGE, message)
         return SourceImage(ref.id, ref.group, data=data, caption=ref.caption, meta=dict(ref.meta))

@@ -1,5 +1,5 @@
-"""Fixtures for the ACE model tests: the real MiniLM text encoder, micro networks, and a
-micro run trained on the `reference` corpus."""
+"""Fixtures for the ACE model tests: the real MiniLM text encoder, one thread for the micro
+networks (tests/builders.py), and a micro run trained on the `reference` corpus."""
 
 from __future__ import annotations
 
@@ -7,11 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from ace_model.config import ModelConfig, TextConfig
-from tests.model_builders import one_torch_thread
-
-# Two blocks of width 32: every code path of the real network, in milliseconds a step.
-MICRO = ModelConfig(hidden=32, depth=2, heads=2, patch=4)
+from ace_model.config import TextConfig
+from tests.builders import MICRO, one_torch_thread
 
 
 @pytest.fixture(autouse=True)

@@ -1,37 +1,21 @@
 """CLIP metrics from an open_clip folder: a tiny randomly initialised CLIP saved in
-open_clip's own local layout, loaded by the real `local-dir:` code path."""
+open_clip's own local layout (tests/builders.py), loaded by the real `local-dir:` code path."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from ace_model.clip_metrics import ClipScorer
 from ace_model.evaluate import EvalSettings, evaluate
-
-MODEL_CFG = {
-    "embed_dim": 32,
-    "vision_cfg": {"image_size": 32, "layers": 2, "width": 32, "patch_size": 8, "head_width": 16},
-    "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 2},
-}
+from tests.builders import build_tiny_clip
 
 
 @pytest.fixture(scope="module")
 def clip_folder(tmp_path_factory) -> Path:
-    from open_clip.model import CLIP
-    from safetensors.torch import save_file
-
-    folder = tmp_path_factory.mktemp("clip")
-    torch.manual_seed(0)
-    model = CLIP(**MODEL_CFG)
-    save_file(model.state_dict(), folder / "open_clip_model.safetensors")
-    config = {"model_cfg": MODEL_CFG, "preprocess_cfg": {"mean": [0.5] * 3, "std": [0.5] * 3}}
-    (folder / "open_clip_config.json").write_text(json.dumps(config))
-    return folder
+    return build_tiny_clip(tmp_path_factory.mktemp("clip") / "tiny-clip")
 
 
 def test_scores_have_their_meaning(clip_folder):

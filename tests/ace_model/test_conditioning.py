@@ -7,7 +7,7 @@ import torch
 
 from ace_model.conditioning import ConditionError, pack, plain_text, text_plan
 from ace_model.encoders import PixelCodec, token_slots
-from tests.ace_model.builders import lcu
+from tests.builders import lcu
 
 
 def test_plain_text_marks_where_placeholders_stood():

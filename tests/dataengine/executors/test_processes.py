@@ -108,7 +108,7 @@ def test_worker_processes_after_in_process_work_are_spawned_and_finish(tmp_path)
         "from dataengine.executors import InProcess, Processes\n"
         "from dataengine.executors.processes import start_method\n"
         "from dataengine.runner import run_recipe\n"
-        "from tests.conftest import TINY_RECIPE\n"
+        "from tests.builders import TINY_RECIPE\n"
         "from tests.helpers import shard_bytes\n"
         "if __name__ == '__main__':\n"
         "    recipe = build_recipe(copy.deepcopy(TINY_RECIPE))\n"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.vllm_server import VLLMServer, build_tiny_model, install_vllm
+from tools.vllm.server import VLLMServer, build_tiny_model, install_vllm
 
 
 @pytest.fixture(scope="session")

@@ -22,7 +22,7 @@ from dataengine.instruct.engine import (
 )
 from dataengine.instruct.llm_rewrite import LLMRewrite, RewriteParams
 from dataengine.instruct.mllm_describe import DescribeParams, MLLMDescribe
-from tests.dataengine.instruct.writer_helpers import templated_unit, writer_status
+from tests.builders import templated_unit, writer_status
 
 ENGINE = {
     "engine_kwargs": {"max_model_len": 2048, "tensor_parallel_size": 2},

@@ -9,9 +9,9 @@ from __future__ import annotations
 import pytest
 
 from dataengine.instruct.llm_rewrite import LLMRewrite, RewriteParams
+from tests.builders import templated_unit, writer_status
 from tests.dataengine.instruct.local_http import LocalServer
-from tests.dataengine.instruct.writer_helpers import templated_unit, writer_status
-from tests.vllm_server import free_port
+from tools.vllm.server import free_port
 
 
 def rewrite(url: str, cache_dir, **params) -> LLMRewrite:

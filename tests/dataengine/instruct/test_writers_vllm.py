@@ -19,7 +19,7 @@ from dataengine.corpus.read import read_index
 from dataengine.instruct.llm_rewrite import LLMRewrite
 from dataengine.instruct.mllm_describe import MLLMDescribe
 from dataengine.instruct.writer import LLMWriter
-from tests.dataengine.instruct.writer_helpers import templated_unit, writer_status
+from tests.builders import templated_unit, writer_status
 
 pytestmark = pytest.mark.slow
 
@@ -127,7 +127,7 @@ def test_recipe_run_with_rewrites_validates_and_reruns_from_cache(
     from dataengine.recipe import build_recipe
     from dataengine.registry import STAGES
     from dataengine.runner import run_recipe
-    from tests.conftest import TINY_RECIPE
+    from tests.builders import TINY_RECIPE
     from tests.helpers import shard_bytes
 
     server = vllm_server.ensure_running()

@@ -6,9 +6,8 @@ import numpy as np
 import pytest
 
 from dataengine.quality.clip import ClipParams, ClipScores, instruction_text
-from tests.dataengine.quality.clip_model import build_tiny_clip
+from tests.builders import build_tiny_clip, one_torch_thread
 from tests.dataengine.quality.crafted import box_mask, pair, scene, unit
-from tests.model_builders import one_torch_thread
 
 
 @pytest.fixture(scope="module")

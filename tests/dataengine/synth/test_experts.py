@@ -26,7 +26,7 @@ from dataengine.synth.experts import (
     torch_device,
 )
 from dataengine.synth.stage import Pairs, PairsParams
-from tests.model_builders import build_depth_model, build_pose_model, one_torch_thread
+from tests.builders import build_depth_model, build_pose_model, one_torch_thread
 
 MAKER_CLASSES = (DepthExtraction, DepthToImage, PoseExtraction, PoseToImage)
 

@@ -20,7 +20,7 @@ from dataengine.synth.generative import (
     DiffusionInpainting,
     working_size,
 )
-from tests.model_builders import build_controlnet_pipeline, build_inpaint_pipeline, one_torch_thread
+from tests.builders import build_controlnet_pipeline, build_inpaint_pipeline, one_torch_thread
 
 STEPS = 2  # enough to run every part of the pipeline; the tiny models' pixels are noise anyway
 

@@ -1,9 +1,10 @@
-"""A real vLLM server for the tests: the CPU build in its own venv, serving a tiny Idefics3.
+"""A real vLLM server started from Python: the CPU build in its own venv, serving a model.
 
-`tools/vllm/install.sh` makes the venv (once; it is a no-op when done), the venv's Python
-builds the randomly initialised model (tools/vllm/build_tiny_model.py), and
-`tools/vllm/serve.py` starts the OpenAI-compatible server on a free loopback port in its own
-process group, so that stopping it also stops the engine process it spawns.
+For the tests and `tools/vllm/bench_writers.py`. `install.sh` (beside this file) makes the
+venv (once; it is a no-op when done), the venv's Python builds the randomly initialised
+tiny Idefics3 (`build_tiny_model.py`), and `serve.py` starts the OpenAI-compatible server
+on a free loopback port in its own process group, so that stopping it also stops the
+engine process it spawns.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ import time
 import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 VENV = Path(os.environ.get("ACE_VLLM_VENV", ROOT / ".venv-vllm"))
-TOOLS = ROOT / "tools" / "vllm"
+TOOLS = Path(__file__).resolve().parent
 SERVED_NAME = "tiny-idefics"
 START_TIMEOUT_S = 420  # import of vLLM in three processes; minutes on a busy 2-core machine
 

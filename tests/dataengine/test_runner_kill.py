@@ -18,7 +18,7 @@ import yaml
 
 from dataengine.corpus.validate import validate_output
 from dataengine.sinks.layout import Layout
-from tests.conftest import TINY_RECIPE
+from tests.builders import TINY_RECIPE
 from tests.helpers import shard_bytes
 
 

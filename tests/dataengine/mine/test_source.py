@@ -1,5 +1,6 @@
 """The mined_pairs source end to end: a recipe mines a pool, the runner writes valid shards
-of mined pairs, a rerun reuses the mining and gives the same bytes."""
+of mined pairs, a rerun reuses the mining and gives the same bytes, and a run on Ray mines
+and writes on one Ray session."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from PIL import Image
 from dataengine.corpus.read import iter_samples, read_index
 from dataengine.corpus.validate import validate_output
 from dataengine.executors import InProcess, Processes
+from dataengine.executors.ray import RayExecutor
 from dataengine.recipe import RecipeError, build_recipe, load_recipe
 from dataengine.runner import run_recipe
 from dataengine.sources.shapes_world import render
@@ -183,3 +185,20 @@ def test_a_local_run_mines_in_its_own_process_and_quietly(tmp_path, capfd):
         assert run_recipe(recipe, out, executor, progress=False).samples > 5
         assert not ray.is_initialized()
     assert "embed" not in capfd.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_ray_run_mines_and_writes_on_one_ray_session(tmp_path, monkeypatch):
+    """Without a running Ray, the Ray executor starts one for the run's mining pass, writes
+    its units on the same session, and shuts it down when it closes."""
+    import ray
+
+    assert not ray.is_initialized()
+    starts = []
+    real_init = ray.init
+    monkeypatch.setattr(ray, "init", lambda **kw: starts.append(kw) or real_init(num_cpus=2, **kw))
+    raw = mining_recipe(tmp_path / "cache")
+    with RayExecutor() as executor:
+        summary = run_recipe(build_recipe(raw), tmp_path / "out", executor, progress=False)
+    assert summary.samples > 5
+    assert len(starts) == 1 and not ray.is_initialized()

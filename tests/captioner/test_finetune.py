@@ -14,8 +14,8 @@ from dataengine.corpus.read import read_index
 from dataengine.instruct.mllm_describe import MLLMDescribe
 from dataengine.instruct.prompts import DESCRIBE_GUIDE
 from dataengine.params import RecipeError
-from tests.dataengine.instruct.writer_helpers import templated_unit, writer_status
-from tests.vllm_server import SERVED_NAME, VLLMServer, build_tiny_model, install_vllm
+from tests.builders import templated_unit, writer_status
+from tools.vllm.server import SERVED_NAME, VLLMServer, build_tiny_model, install_vllm
 
 
 @pytest.fixture(scope="module")

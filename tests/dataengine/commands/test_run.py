@@ -1,13 +1,11 @@
-"""The `ace` command line end to end: a folder of the user's own (partly broken) images,
---limit, validate and stats output, shard and Parquet pools, and errors before any work."""
+"""`ace data run` end to end: a folder of the user's own (partly broken) images, --limit,
+shard and Parquet pools, and errors before any work."""
 
 from __future__ import annotations
 
 import io
 import json
 import struct
-import subprocess
-import sys
 import zlib
 from pathlib import Path
 
@@ -21,8 +19,7 @@ from PIL import Image
 
 from ace_cli.main import main
 from dataengine.corpus.read import iter_samples, read_index
-from tests.conftest import TINY_RECIPE, photo
-from tests.helpers import fresh_python
+from tests.builders import TINY_RECIPE, photo
 
 
 def save(im: Image.Image, fmt: str, **params) -> bytes:
@@ -134,37 +131,6 @@ def test_limit_and_input_captions(image_folder, tmp_path, capsys):
     assert captions
 
 
-def test_validate_catches_a_damaged_shard_and_stats_prints_counts(reference, tmp_path, capsys):
-    import shutil
-
-    out = tmp_path / "copy"
-    shutil.copytree(reference, out)
-    assert main(["data", "stats", str(out)]) == 0
-    table = capsys.readouterr().out
-    assert "canny_extraction" in table and "inpainting" in table
-    assert main(["data", "stats", str(out), "--json"]) == 0
-    stats = json.loads(capsys.readouterr().out)
-    assert sum(stats["by_status"].values()) == len(read_index(out))
-
-    tar = sorted(out.glob("shards/*.tar"))[0]
-    tar.write_bytes(tar.read_bytes()[:-2048])
-    assert main(["data", "validate", str(out)]) == 1
-    assert "INVALID" in capsys.readouterr().out
-
-
-def test_validating_a_corpus_without_latents_does_not_load_torch(reference):
-    # A fresh interpreter: this one has imported torch already. Importing it took 2 of
-    # validate's 6 s on the default corpus.
-    script = (
-        "import sys\n"
-        "from dataengine.corpus.validate import validate_output\n"
-        f"assert validate_output({str(reference)!r}).ok\n"
-        "print('torch' in sys.modules)\n"
-    )
-    stdout = fresh_python(script)
-    assert stdout.split() == ["False"]
-
-
 def img2dataset_layout(root: Path, n: int) -> list[tuple[str, bytes, str]]:
     items = [
         (f"{i:09d}", save(Image.fromarray(photo(i)), "JPEG"), f"picture {i}") for i in range(n)
@@ -228,61 +194,10 @@ def test_bad_recipe_names_the_stage_and_key(tmp_path, capsys):
     assert "decode" in err and "max_sidee" in err and "max_side" in err
 
 
-def test_a_quiet_resize_run_imports_no_more_than_it_needs(tmp_path):
-    """`ace -q data run` of the resize recipe imports neither asyncio (the LLM client's)
-    nor tqdm (whose import reads package metadata): together about 80 ms of a command's
-    start-up. The exit code and error message survive the command's fast exit."""
-
-    photos = tmp_path / "photos"
-    photos.mkdir()
-    for i in range(3):
-        Image.fromarray(photo(i)).save(photos / f"{i}.jpg")
-        (photos / f"{i}.txt").write_text("a photo\n")
-    script = (
-        "import sys; from ace_cli import main as cli; "
-        "cli.main(['-q', 'data', 'run', 'pipelines/recipes/resize.yaml', '--input', "
-        "sys.argv[1], '--out', sys.argv[2], '--in-process']); "
-        "print(sorted(m for m in ('asyncio', 'tqdm') if m in sys.modules))"
-    )
-    argv = [sys.executable, "-c", script, str(photos), str(tmp_path / "out")]
-    root = Path(__file__).resolve().parents[2]
-    done = subprocess.run(argv, capture_output=True, text=True, cwd=root)
-    assert done.returncode == 0, done.stderr
-    lines = done.stdout.splitlines()
-    assert lines[0].startswith("3 samples (0 failed rows)") and lines[-1] == "[]"
-    bad = [sys.executable, "-m", "ace_cli", "data", "run", str(tmp_path / "none.yaml")]
-    failed = subprocess.run(bad, capture_output=True, text=True)
-    assert failed.returncode == 2
-    assert "none.yaml" in failed.stderr
-
-
-def test_the_command_line_logs_our_progress_and_only_other_libraries_warnings(tmp_path):
-    """faiss's loader, for one, reports at INFO every optimised build it could not load; a
-    user of `ace` sees the engine's progress, and other libraries' warnings only. `-q`
-    leaves the engine's warnings."""
-    script = (
-        "import logging, sys; from ace_cli import main as cli; "
-        "cli.main(sys.argv[1:] + ['data', 'validate', {out!r}]); "
-        "logging.getLogger('faiss.loader').info('a library detail'); "
-        "logging.getLogger('faiss.loader').warning('a library warning'); "
-        "logging.getLogger('dataengine.quality').info('our progress')"
-    ).format(out=str(tmp_path / "none"))
-
-    def logged(*flags: str) -> str:
-        argv = [sys.executable, "-c", script, *flags]
-        return subprocess.run(argv, capture_output=True, text=True, check=True).stderr
-
-    shown = logged()
-    assert "our progress" in shown and "a library warning" in shown
-    assert "a library detail" not in shown
-    quiet = logged("-q")
-    assert "our progress" not in quiet and "a library warning" in quiet
-
-
 def test_an_out_that_is_a_file_stops_the_run_before_any_work(tmp_path, capsys):
     taken = tmp_path / "taken"
     taken.write_text("a file\n")
-    recipe = Path(__file__).resolve().parents[2] / "pipelines/recipes/default.yaml"
+    recipe = Path(__file__).resolve().parents[3] / "pipelines/recipes/default.yaml"
     assert main(["data", "run", str(recipe), "--out", str(taken), "--in-process"]) == 2
     assert "is a file" in capsys.readouterr().err
     assert taken.read_text() == "a file\n"
