@@ -316,6 +316,11 @@ class ParquetSource(Source):
             return failed(
                 ref, STATUS_READ_ERROR, f"cannot read row group {group} of {ref.id}: {exc}"
             )
+        if ref.caption is not None:  # listed with the ids; refused here, so it gets its row
+            try:
+                check_size(len(ref.caption.encode()), MAX_TEXT_BYTES, "caption")
+            except RefusedFile as exc:
+                return failed(ref, exc.status, f"{ref.id}: {exc}")
         data = column[row].as_py()
         if data is None:
             where = f"row {row} of row group {group} of {PurePath(path).name}"

@@ -1,3 +1,4 @@
+import io
 import json
 
 import numpy as np
@@ -14,14 +15,17 @@ from dataengine.schema import (
     STATUS_REJECTED,
     Frame,
     Pair,
+    canonical_json,
     content_key,
     image_ref,
     image_refs,
     index_row,
     index_schema,
+    is_key,
     placeholder,
     replace_placeholders,
     sample_json,
+    valid_text,
 )
 
 
@@ -146,3 +150,24 @@ def test_status_names_are_the_format_names():
     )
     assert statuses == ("ok", "rejected", "read_error", "missing_image", "needs_mllm_instruction")
     assert _pair().fail(STATUS_REJECTED, "l1 too high").ok is False
+
+
+def test_json_and_keys_are_valid_unicode_whatever_the_names():
+    """A name no UTF-8 decoder could read (Python keeps such bytes as lone surrogates)
+    becomes visible escapes; strict readers (pyarrow, browsers) then take the JSON."""
+    import pyarrow.json as pa_json
+
+    undecodable = b"caf\xe9.jpg".decode("utf-8", "surrogateescape")
+    text = canonical_json({"id": undecodable, "smile": "\U0001f600", "odd": "\ud800"})
+    assert json.loads(text) == {"id": "caf\\xe9.jpg", "smile": "\U0001f600", "odd": "\ufffd"}
+    pa_json.read_json(io.BytesIO(text.encode()))  # raises on a lone surrogate escape
+    assert valid_text("plain ? text") == "plain ? text"
+    assert content_key("r", "t", [undecodable], {}, 0) == content_key(
+        "r", "t", [valid_text(undecodable)], {}, 0
+    )
+
+
+def test_a_key_is_hex_and_nothing_else():
+    assert is_key("ab" * 16)
+    for crafted in ("../../x", "ab/cd" * 4, "AB" * 16, "ab" * 8 + ".json", ""):
+        assert not is_key(crafted)

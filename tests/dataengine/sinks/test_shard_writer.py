@@ -4,6 +4,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
+import pytest
 import webdataset as wds
 
 from dataengine.schema import Frame, Pair, Unit
@@ -198,3 +199,30 @@ def test_writing_a_shard_imports_no_pandas(tmp_path):
     stdout = fresh_python(script)
     assert stdout.strip() == "False"
     assert Layout(tmp_path).index("val-000003").exists()
+
+
+def test_a_row_of_megabytes_and_odd_names_still_make_an_index(tmp_path):
+    """pyarrow's JSON reader parses in blocks of 1 MB: a row longer than a block, or text
+    with a lone surrogate, failed the whole unit before."""
+    unit = _unit()
+    unit.pairs[0].caption = "y" * 3_000_000  # one 3 MB token: no place to cut a block
+    unit.pairs[1].provenance["source_ids"] = [b"caf\xe9".decode("utf-8", "surrogateescape")]
+    ShardWriter(tmp_path).write(unit)
+    rows = pq.read_table(Layout(tmp_path).index(unit.shard_name)).to_pylist()
+    assert {len(r["caption"] or "") for r in rows} >= {3_000_000}
+    assert ["caf\\xe9"] in [r["provenance_source_ids"] for r in rows]
+
+
+def test_a_failed_write_leaves_no_temporary(tmp_path, monkeypatch):
+    """A full disk (or a kill turned exception) mid-write: the temporary goes with it."""
+    import os
+
+    from dataengine.sinks import files
+
+    def full(*args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    with pytest.raises(OSError, match="No space left"):
+        files.atomic_write(tmp_path / "index" / "x.parquet", b"data")
+    assert list((tmp_path / "index").iterdir()) == []
