@@ -30,7 +30,9 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("dataengine", "ace_model", "captioner", "pipelines"):
         logging.getLogger(name).setLevel(logging.WARNING if args.quiet else logging.INFO)
     try:
-        return args.handler(args)
+        code = args.handler(args)
+        sys.stdout.flush()  # here, where a reader gone away is handled, not at the exit
+        return code
     except RecipeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

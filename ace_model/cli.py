@@ -120,6 +120,24 @@ def _fail(message: str) -> int:
     return 2
 
 
+def _sampling_error(args) -> str | None:
+    if args.steps < 1:  # no step would write the starting noise as the image
+        return f"--steps is {args.steps}; give a positive number of Euler steps"
+    return None
+
+
+def _edit_error(args) -> str | None:
+    """What of the edit's flags does not fit, before any file is read."""
+    if len(args.mask) > len(args.image):
+        return f"{len(args.mask)} --mask for {len(args.image)} --image; give one each"
+    if not args.keep_unmasked and len(args.mask) < max(len(args.image), 1):
+        return (
+            "--no-keep-unmasked acts on the mask of the last --image, which has none; "
+            "give each --image its --mask, or drop the flag"
+        )
+    return _sampling_error(args)
+
+
 # ============================================================================================
 # Handlers
 # ============================================================================================
@@ -170,13 +188,15 @@ def _edit(args) -> int:
     from PIL import Image
 
     from ace_model.conditioning import ConditionError
-    from ace_model.sample import Sampler, check_request
+    from ace_model.sample import Sampler, check_masks, check_request
 
-    if len(args.mask) > len(args.image):
-        return _fail(f"{len(args.mask)} --mask for {len(args.image)} --image; give one each")
+    problem = _edit_error(args)
+    if problem:
+        return _fail(problem)
     try:
         images = [_read_image(p) for p in args.image]
         masks = [_read_image(p, "L") for p in args.mask]
+        check_masks(images, masks, [f"--mask {p}" for p in args.mask])
         history = [(_read_image(Path(p)), text) for p, text in args.history]
         check_request(len(images), args.instruction, [text for _, text in args.history])
         sampler = Sampler(args.ckpt, args.device)
@@ -201,6 +221,9 @@ def _edit(args) -> int:
 def _eval(args) -> int:
     from ace_model.evaluate import EvalSettings, evaluate
 
+    problem = _sampling_error(args)
+    if problem:
+        return _fail(problem)
     settings = EvalSettings(
         split=args.split,
         steps=args.steps,
@@ -211,7 +234,7 @@ def _eval(args) -> int:
     )
     try:
         report = evaluate(args.ckpt, args.data, args.out, settings, args.device)
-    except (ValueError, FileNotFoundError) as exc:
+    except (ValueError, FileNotFoundError, FileExistsError) as exc:
         return _fail(str(exc))
     wins = report["beats_identity"]
     print((args.out / "report.md").read_text())

@@ -22,8 +22,11 @@ from ace_model import baselines
 from ace_model.conditioning import LCU
 from ace_model.data import decode_batch, ordered_batches, tensor_rgb
 from ace_model.metrics import edit_correctness, image_metrics
-from ace_model.report import write_report
+from ace_model.report import Example, write_report
 from ace_model.sample import Sampler
+from dataengine.corpus.read import corpus_folder
+from dataengine.schema import SPLITS
+from dataengine.sinks.layout import Layout
 
 log = logging.getLogger(__name__)
 METRICS = ("l1", "psnr", "ssim")
@@ -39,6 +42,10 @@ class EvalSettings:
     batch_size: int = 16
     examples: int = 12  # rows in examples.png, one task each first
     clip: str | None = None
+
+    def __post_init__(self):
+        if self.steps < 1:  # checked before a model loads (euler_sample checks it too)
+            raise ValueError(f"steps is {self.steps}; give at least 1 Euler step")
 
 
 def lcu_arrays(lcu: LCU) -> tuple[list[np.ndarray], list[np.ndarray | None], np.ndarray]:
@@ -87,13 +94,16 @@ def evaluate(
     settings: EvalSettings = EvalSettings(),
     device: str | None = None,
 ) -> dict[str, Any]:
+    out = Path(out)
+    check_split(data, settings.split)
+    if out.exists() and not out.is_dir():
+        raise FileExistsError(f"{out} is a file; choose a folder for the report")
     sampler = Sampler(ckpt, device)
     clip = None
     if settings.clip:
         from ace_model.clip_metrics import ClipScorer
 
         clip = ClipScorer(settings.clip, sampler.device)
-    out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     rows, strips, skipped = [], {}, 0
     with (out / "samples.jsonl").open("w") as lines:
@@ -118,6 +128,20 @@ def evaluate(
     return report
 
 
+def check_split(data: str | Path, split: str) -> None:
+    """Refuse a corpus without complete shards of `split` before a model loads or a file is
+    written, naming the splits it has."""
+    shards = Layout(corpus_folder(data)).complete_shards()
+    if not shards:
+        raise FileNotFoundError(f"{data} holds no complete shard; build one with `ace data run`")
+    found = {shard.rsplit("-", 1)[0] for shard in shards}
+    if split not in found:
+        splits = ", ".join(s for s in SPLITS if s in found)
+        raise FileNotFoundError(
+            f"{data} has no {split} split (it has {splits}); evaluate one of them with --split"
+        )
+
+
 def _summary_row(row: dict) -> dict:
     """What the per-task table needs of a sample (the full row went to samples.jsonl)."""
     return {
@@ -130,7 +154,9 @@ def _keep_example(strips: dict, lcu: LCU, output: np.ndarray, limit: int) -> Non
     task = lcu.meta["task"]
     if task not in strips and len(strips) < limit:
         frames = [tensor_rgb(image) for image in lcu.images]
-        strips[task] = (frames, output, tensor_rgb(lcu.target), lcu.instruction)
+        strips[task] = Example(
+            frames, list(lcu.roles), output, tensor_rgb(lcu.target), lcu.instruction
+        )
 
 
 # ============================================================================================

@@ -99,6 +99,8 @@ def euler_sample(
     generator: torch.Generator | None = None,
 ) -> Tensor:
     """Integrate dx/dt = v from noise at t = 1 to the image at t = 0 in `steps` Euler steps."""
+    if steps < 1:  # no step would return the starting noise as if it were the image
+        raise ValueError(f"steps is {steps}; give at least 1 Euler step")
     device = cond.frames.device
     x = torch.randn(shape, generator=generator).to(device)
     both = cond.repeat(2) if guidance != 1.0 else cond

@@ -1,9 +1,11 @@
 """The evaluation report on disk: report.json, report.md (one table row per task) and
-examples.png (per row: the input frames, the model's output, the target)."""
+examples.png (per row: the condition frames, the model's output, the target, each labelled
+above, and the task and instruction below)."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +14,23 @@ import numpy as np
 from PIL import Image
 
 TILE = 128  # examples are scaled up (nearest) to this height, so small outputs stay legible
+LABEL = 16  # the strip above a row's tiles that names each column
+CAPTION = 18  # the strip below it: the task and the instruction
+FONT = cv2.FONT_HERSHEY_SIMPLEX
 
 
-def write_report(report: dict[str, Any], strips: dict, out: Path) -> None:
+@dataclass
+class Example:
+    """One row of examples.png."""
+
+    frames: list[np.ndarray]  # the condition frames (uint8 RGB), history first
+    roles: list[str]  # each frame's role: "history" or "input"
+    output: np.ndarray  # the model's
+    target: np.ndarray
+    instruction: str
+
+
+def write_report(report: dict[str, Any], strips: dict[str, Example], out: Path) -> None:
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     (out / "report.md").write_text(markdown(report))
     if strips:
@@ -78,21 +94,30 @@ def _tile(image: np.ndarray) -> np.ndarray:
     return cv2.resize(image, (round(w * TILE / h), TILE), interpolation=cv2.INTER_NEAREST)
 
 
-def _row(frames: list[np.ndarray], output: np.ndarray, target: np.ndarray, label: str):
-    gap = np.full((TILE, 6, 3), 255, np.uint8)
-    tiles = [_tile(f) for f in frames] + [gap, _tile(output), _tile(target)]
-    row = np.concatenate([t for tile in tiles for t in (tile, gap[:, :2])], axis=1)
-    caption = np.full((18, row.shape[1], 3), 255, np.uint8)
-    cv2.putText(caption, label[:120], (2, 13), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 1)
-    return np.concatenate([row, caption], axis=0)
+def _white(height: int, width: int) -> np.ndarray:
+    return np.full((height, width, 3), 255, np.uint8)
 
 
-def example_strip(strips: dict) -> np.ndarray:
-    """One row per task: inputs | output | target, with the task and instruction below."""
-    rows = [
-        _row(frames, output, target, f"{task}: {instruction}")
-        for task, (frames, output, target, instruction) in strips.items()
-    ]
+def _row(example: Example, caption: str) -> np.ndarray:
+    """Labels, then the frames | the model's output, the target (2 px apart, 8 before the
+    output), then the caption."""
+    tiles = [_tile(f) for f in example.frames]
+    tiles += [_white(TILE, 6), _tile(example.output), _tile(example.target)]
+    labels = [*example.roles, "", "model", "target"]
+    row = np.concatenate([t for tile in tiles for t in (tile, _white(TILE, 2))], axis=1)
+    header, x = _white(LABEL, row.shape[1]), 0
+    for tile, label in zip(tiles, labels, strict=True):
+        cv2.putText(header, label, (x + 2, LABEL - 4), FONT, 0.4, (0, 0, 0), 1)
+        x += tile.shape[1] + 2
+    below = _white(CAPTION, row.shape[1])
+    cv2.putText(below, caption[:120], (2, 13), FONT, 0.4, (0, 0, 0), 1)
+    return np.concatenate([header, row, below], axis=0)
+
+
+def example_strip(strips: dict[str, Example]) -> np.ndarray:
+    """One row per task: inputs | output | target, labelled above, with the task and
+    instruction below."""
+    rows = [_row(example, f"{task}: {example.instruction}") for task, example in strips.items()]
     width = max(r.shape[1] for r in rows)
     padded = [
         np.pad(r, ((0, 4), (0, width - r.shape[1]), (0, 0)), constant_values=255) for r in rows

@@ -107,6 +107,28 @@ def check_request(n_images: int, instruction: str, history: Sequence[str]) -> No
     )
 
 
+# A mask saved at another scale of its image may have a side rounded by a pixel or two.
+MASK_ASPECT_TOLERANCE = 0.03
+
+
+def check_masks(
+    images: Sequence[np.ndarray], masks: Sequence[np.ndarray | None], names: Sequence[str] = ()
+) -> None:
+    """Refuse a mask whose aspect ratio is not its image's: scaled to the image, it would be
+    stretched and mark another region than the one drawn. `names` name the masks in the
+    message (default: mask 1, mask 2 ...)."""
+    for i, (image, mask) in enumerate(zip(images, masks, strict=False)):
+        if mask is None:
+            continue
+        (ih, iw), (mh, mw) = image.shape[:2], mask.shape[:2]
+        if abs((mw * ih) / (mh * iw) - 1) > MASK_ASPECT_TOLERANCE:
+            name = names[i] if i < len(names) else f"mask {i + 1}"
+            raise ValueError(
+                f"{name} is {mw}x{mh} but its image is {iw}x{ih}; scaling it would stretch "
+                f"the region it marks: give a mask of the image's size, {iw}x{ih}"
+            )
+
+
 def request_lcu(
     images: Sequence[np.ndarray],
     instruction: str,
@@ -116,6 +138,7 @@ def request_lcu(
 ) -> LCU:
     if len(masks) > len(images):
         raise ValueError(f"{len(masks)} masks for {len(images)} images; give at most one each")
+    check_masks(images, masks)
     masks = list(masks) + [None] * (len(images) - len(masks))
     frames = [(img, None, "history", text) for img, text in history]
     frames += [(img, mask, "input", None) for img, mask in zip(images, masks, strict=True)]

@@ -61,6 +61,16 @@ def photo(seed: int, size: tuple[int, int] = (96, 128)) -> np.ndarray:
     return base.astype(np.uint8)
 
 
+def without_split(corpus: Path, copy: Path, split: str) -> Path:
+    """A copy of `corpus` whose `split` shards (tar, index, stats) are gone."""
+    import shutil
+
+    shutil.copytree(corpus, copy)
+    for path in copy.glob(f"*/{split}-*"):
+        path.unlink()
+    return copy
+
+
 # Small work units of real pairs, for the instruction writers and the captioner.
 
 CAPTION = "a red kite over a green field"

@@ -93,19 +93,26 @@ def _add_export(commands) -> None:
 
 
 def _validate(args) -> int:
+    from dataengine.corpus.stats import counted
     from dataengine.corpus.validate import validate_output
 
-    report = validate_output(args.out, decode_images=not args.no_decode)
+    try:
+        report = validate_output(args.out, decode_images=not args.no_decode)
+    except FileNotFoundError as exc:
+        raise RecipeError(str(exc)) from None
     for problem in report.problems[:50]:
         print(problem)
     if len(report.problems) > 50:
-        print(f"... and {len(report.problems) - 50} more problems")
-    verdict = "valid" if report.ok else f"INVALID ({len(report.problems)} problems)"
-    print(
-        f"{args.out}: {verdict}: {report.shards} shards, {report.samples} samples, "
-        f"{report.rows} index rows"
-        + (f", {report.latent_shards} latent shards" if report.latent_shards else "")
-    )
+        print(f"... and {counted(len(report.problems) - 50, 'more problem')}")
+    verdict = "valid" if report.ok else f"INVALID ({counted(len(report.problems), 'problem')})"
+    counts = [
+        counted(report.shards, "shard"),
+        counted(report.samples, "sample"),
+        counted(report.rows, "index row"),
+    ]
+    if report.latent_shards:
+        counts.append(counted(report.latent_shards, "latent shard"))
+    print(f"{args.out}: {verdict}: {', '.join(counts)}")
     return 0 if report.ok else 1
 
 
@@ -152,6 +159,7 @@ def _audit(args) -> int:
 
 def _curate(args) -> int:
     from dataengine.corpus.curation import check_decisions, now_utc, record_decisions
+    from dataengine.corpus.stats import counted
 
     by, at = args.by or getpass.getuser(), now_utc()
     try:
@@ -163,7 +171,7 @@ def _curate(args) -> int:
         raise RecipeError(f"--from {args.from_file}: no keys in it; nothing recorded")
     if problems:
         shown = "\n  ".join(problems[:20])
-        raise RecipeError(f"nothing recorded; {len(problems)} problems:\n  {shown}")
+        raise RecipeError(f"nothing recorded; {counted(len(problems), 'problem')}:\n  {shown}")
     for row in rows:
         row.update(decided_at=at, by=by)
     path = record_decisions(args.out, rows, by)

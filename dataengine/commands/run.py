@@ -53,12 +53,23 @@ def _run(args) -> int:
     recipe = load_recipe(args.recipe, overrides or None)
     out = args.out or Path("data") / recipe.name
     with executor_from(args) as executor:
-        summary = run_recipe(
-            recipe, out, executor, limit=args.limit, resume=args.resume, progress=not args.quiet
-        )
+        try:
+            summary = run_recipe(
+                recipe, out, executor, limit=args.limit, resume=args.resume, progress=not args.quiet
+            )
+        except RecipeError as exc:
+            raise _with_input_hint(exc, args.input) from None
     failed = sum(v for k, v in summary.by_status.items() if k != "ok")
     print(
         f"{summary.samples} samples ({failed} failed rows) in {summary.shards} shards "
         f"-> {out} ({summary.seconds:.1f} s)"
     )
     return 0
+
+
+def _with_input_hint(exc: RecipeError, given: Path | None) -> RecipeError:
+    """A folder recipe run without --input whose folder cannot be read: its `path` (e.g.
+    the resize recipe's data/images) stands for the user's folder, which --input gives."""
+    if given is None and str(exc).startswith("source (folder):"):  # the runner's prefix
+        return RecipeError(f"{exc}, or give your folder with --input DIR")
+    return exc

@@ -14,9 +14,22 @@ from dataengine.sinks.layout import Layout
 from dataengine.sinks.tars import tar_samples
 
 
+def corpus_folder(out: str | Path) -> Path:
+    """`out` as a Path, once it is known to be a folder: a mistyped path is named as such,
+    not reported as a corpus without shards or without its run record."""
+    out = Path(out)
+    if not out.exists():
+        raise FileNotFoundError(f"{out} does not exist; give a folder that `ace data run` wrote")
+    if not out.is_dir():
+        raise FileNotFoundError(
+            f"{out} is a file, not a corpus folder; give a folder that `ace data run` wrote"
+        )
+    return out
+
+
 def read_index(out: str | Path, columns: list[str] | None = None) -> pa.Table:
     """All index rows of the complete shards (ok and failed), score columns unified."""
-    layout = Layout(Path(out))
+    layout = Layout(corpus_folder(out))
     tables = [pq.read_table(layout.index(s)) for s in layout.complete_shards()]
     if not tables:
         raise FileNotFoundError(

@@ -16,6 +16,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from dataengine.corpus.latent_check import latent_problems
+from dataengine.corpus.read import corpus_folder
 from dataengine.schema import (
     CATEGORIES,
     FRAME_FIELDS,
@@ -48,7 +49,8 @@ class Report:
 
 
 def validate_output(out: str | Path, decode_images: bool = True) -> Report:
-    layout, report = Layout(Path(out)), Report()
+    """Raises FileNotFoundError where `out` is not a folder: there is nothing to check."""
+    layout, report = Layout(corpus_folder(out)), Report()
     if not layout.run_info.exists():
         report.problems.append(f"{out}: run.json is missing (the run never finished)")
     for shard in layout.incomplete_shards():
@@ -184,9 +186,11 @@ def _check_index(path: Path, samples: dict, stats: dict, shard: str) -> list[str
     if len(rows) != stats["rows"]:
         problems.append(f"{shard}: index has {len(rows)} rows, stats say {stats['rows']}")
     ok_keys = {r["key"] for r in rows if r["status"] == STATUS_OK}
-    if ok_keys != set(samples):
+    differ = len(ok_keys ^ set(samples))
+    if differ:
         problems.append(
-            f"{shard}: index ok rows and tar samples differ ({len(ok_keys ^ set(samples))} keys)"
+            f"{shard}: index ok rows and tar samples differ "
+            f"({differ} {'key' if differ == 1 else 'keys'})"
         )
     problems += [
         f"{shard}/{r['key']}: failed row without an error message"

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from dataengine.instruct.prompts import ChatRequest, guide_lines, rewrite_messages
 from dataengine.instruct.validation import Expectations, expectations_for
 from dataengine.instruct.writer import LLMWriter, WriterParams
+from dataengine.params import did_you_mean
 from dataengine.registry import is_task, task_names
 from dataengine.schema import Pair
 
@@ -42,7 +43,10 @@ class LLMRewrite(LLMWriter):
             raise ValueError(f"variants is {params.variants}; ask for 1 to 16 rewrites")
         for task in params.tasks or []:
             if not is_task(task):
-                raise ValueError(f"tasks: unknown task {task!r}; known: {', '.join(task_names())}")
+                raise ValueError(
+                    f"tasks: unknown task {task!r}{did_you_mean(task, task_names())}; "
+                    f"known: {', '.join(task_names())}"
+                )
 
     def wants(self, pair: Pair) -> bool:
         tasks = self.params.tasks

@@ -133,7 +133,7 @@ def _check_folder(given: str, root: str, extensions: set[str]) -> None:
     if not os.path.exists(root):
         raise ValueError(
             f"folder source: {given!r} does not exist (looked at {root}); "
-            "set `path` to a directory of images"
+            "set `path` (or --input) to a directory of images"
         )
     if not os.path.isdir(root):
         raise ValueError(

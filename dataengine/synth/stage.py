@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from dataengine.params import did_you_mean
 from dataengine.registry import is_task, maker_class, task_names
 from dataengine.schema import Pair, SourceImage, Unit, content_key, derive_seed, rng_for
 from dataengine.stage import Resources, Stage
@@ -46,7 +47,8 @@ class Pairs(Stage):
         for task, weight in params.tasks.items():
             if not is_task(task):
                 raise ValueError(
-                    f"tasks: unknown task {task!r}; known tasks: {', '.join(task_names())}"
+                    f"tasks: unknown task {task!r}{did_you_mean(task, task_names())}; "
+                    f"known tasks: {', '.join(task_names())}"
                 )
             if weight <= 0:
                 raise ValueError(f"tasks.{task}: weight {weight} must be positive")

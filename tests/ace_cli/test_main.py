@@ -3,10 +3,12 @@ exit, and which log messages it shows."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from PIL import Image
 
 from tests.builders import photo
@@ -61,3 +63,30 @@ def test_the_command_line_logs_our_progress_and_only_other_libraries_warnings(tm
     assert "a library detail" not in shown
     quiet = logged("-q")
     assert "our progress" not in quiet and "a library warning" in quiet
+
+
+@pytest.mark.parametrize(
+    "reader",
+    [
+        pytest.param("import sys; sys.stdin.readline()", id="head -1"),
+        pytest.param("pass", id="gone before the write"),
+    ],
+)
+def test_a_reader_that_goes_away_ends_the_command_quietly(reference, reader):
+    """`ace data stats DIR | head -1`: the reader may leave before the command has written
+    everything, or anything; the command then stops without a traceback, and exits 0."""
+    into_reader, out_of_command = os.pipe()
+    consumer = subprocess.Popen([sys.executable, "-c", reader], stdin=into_reader)
+    os.close(into_reader)
+    if reader == "pass":
+        consumer.wait(timeout=60)  # gone before the command writes a byte
+    # A user's shell buffers a piped stdout; PYTHONUNBUFFERED (set where tests run) would
+    # hide a write that fails only when that buffer is flushed at exit.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    argv = [sys.executable, "-m", "ace_cli", "data", "stats", str(reference)]
+    command = subprocess.Popen(argv, stdout=out_of_command, stderr=subprocess.PIPE, env=env)
+    os.close(out_of_command)
+    _, stderr = command.communicate(timeout=120)
+    consumer.wait(timeout=60)
+    assert "Traceback" not in stderr.decode() and "BrokenPipeError" not in stderr.decode()
+    assert command.returncode == 0

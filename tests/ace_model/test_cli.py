@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 
 from ace_model.cli import add_commands
+from tests.builders import without_split
 
 
 def ace(argv: list[str]) -> int:
@@ -111,16 +112,31 @@ def test_a_masked_edit_keeps_the_rest_of_the_image_at_full_resolution(cli_run, t
         (["--mask", "IMAGE", "--instruction", "x"], True, "1 --mask for 0 --image"),
         (["--image", "IMAGE", "--instruction", "Put {image1} on {image}."], True, "{image1}"),
         (["--image", "IMAGE", "--instruction", "x"], False, "no checkpoint"),
+        (["--image", "IMAGE", "--instruction", "x", "--steps", "0"], True, "--steps is 0; "),
+        (["--image", "IMAGE", "--instruction", "x", "--steps", "-2"], True, "--steps is -2; "),
+        (
+            ["--image", "IMAGE", "--mask", "WIDE", "--instruction", "x"],
+            True,
+            "wide.png is 32x16 but its image is 32x32",
+        ),
+        (
+            ["--image", "IMAGE", "--instruction", "x", "--no-keep-unmasked"],
+            True,
+            "--no-keep-unmasked acts on the mask of the last --image, which has none",
+        ),
     ],
 )
 def test_edit_refuses_what_does_not_fit(cli_run, tmp_path, capsys, flags, ckpt_is_run, message):
-    image = tmp_path / "in.png"
+    image, wide = tmp_path / "in.png", tmp_path / "wide.png"
     Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save(image)
+    Image.fromarray(np.zeros((16, 32), np.uint8)).save(wide)
     ckpt = cli_run if ckpt_is_run else tmp_path
-    flags = [str(image) if f == "IMAGE" else f for f in flags]
+    flags = [{"IMAGE": str(image), "WIDE": str(wide)}.get(f, f) for f in flags]
     argv = ["model", "edit", "--ckpt", str(ckpt), *flags, "--out", str(tmp_path / "o.png")]
     assert ace(argv) == 2
-    assert message in capsys.readouterr().err
+    error = capsys.readouterr().err
+    assert message in error and error.count("\n") == 1
+    assert not (tmp_path / "o.png").exists()
 
 
 def test_eval_prints_the_table(cli_run, reference, tmp_path, capsys):
@@ -145,6 +161,30 @@ def test_eval_prints_the_table(cli_run, reference, tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "| task | n |" in printed and "beats identity on" in printed
     assert (out / "report.md").is_file() and (out / "examples.png").is_file()
+
+
+@pytest.mark.parametrize(
+    ("data", "out", "steps", "message"),
+    [
+        ("no bench", "report", "1", "split (it has train, val); evaluate one of them with --split"),
+        ("nowhere", "report", "1", "nowhere does not exist"),
+        ("reference", "a file", "1", "a file is a file; choose a folder for the report"),
+        ("reference", "report", "0", "--steps is 0; "),
+    ],
+)
+def test_eval_refuses_what_does_not_fit_before_writing(
+    cli_run, reference, tmp_path, capsys, data, out, steps, message
+):
+    corpora = {"reference": lambda: reference, "nowhere": lambda: tmp_path / "nowhere"}
+    corpora["no bench"] = lambda: without_split(reference, tmp_path / "corpus", "bench")
+    out = tmp_path / out
+    if out.name == "a file":
+        out.write_text("a file\n")
+    argv = ["model", "eval", "--ckpt", str(cli_run), "--data", str(corpora[data]())]
+    assert ace([*argv, "--out", str(out), "--steps", steps]) == 2
+    error = capsys.readouterr().err
+    assert message in error and error.count("\n") == 1  # one line
+    assert not out.is_dir()  # nothing written
 
 
 def test_train_errors_name_the_fix(reference, tmp_path, capsys):

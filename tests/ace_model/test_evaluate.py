@@ -14,6 +14,7 @@ from ace_model.evaluate import EvalSettings, beats, evaluate
 from ace_model.metrics import edit_correctness, l1, psnr, read_cell, ssim
 from dataengine.corpus.read import read_index
 from dataengine.sources import shapes_world as sw
+from tests.builders import without_split
 
 
 def test_image_metrics_on_known_images():
@@ -87,7 +88,7 @@ def test_bench_report(reference, micro_run, tmp_path):
     table = (out / "report.md").read_text()
     assert all(f"| {task} | " in table for task in report["tasks"])
     with Image.open(out / "examples.png") as strip:
-        assert strip.height == 3 * (128 + 18 + 4)  # three example rows
+        assert strip.height == 3 * (16 + 128 + 18 + 4)  # three rows: labels, tiles, caption
 
 
 def test_shapes_score_where_the_target_reads_back(reference, micro_run, tmp_path):
@@ -97,3 +98,26 @@ def test_shapes_score_where_the_target_reads_back(reference, micro_run, tmp_path
     for summary in scored:
         assert 0 <= summary["shapes"]["model"] <= 1 and summary["shapes"]["n"] >= 1
     assert "shapes" not in report["tasks"]["canny_extraction"]  # an edge map: nothing to read
+
+
+def test_a_corpus_without_the_split_stops_before_anything_is_written(
+    reference, micro_run, tmp_path
+):
+    data = without_split(reference, tmp_path / "corpus", "bench")
+    with pytest.raises(FileNotFoundError, match=r"has no bench split \(it has train, val\)"):
+        evaluate(micro_run, data, tmp_path / "report", EvalSettings(steps=1))
+    with pytest.raises(FileNotFoundError, match="nowhere does not exist"):
+        evaluate(micro_run, tmp_path / "nowhere", tmp_path / "report", EvalSettings(steps=1))
+    assert not (tmp_path / "report").exists()
+
+
+def test_a_report_folder_that_is_a_file_is_refused(reference, micro_run, tmp_path):
+    (tmp_path / "taken").write_text("a file\n")
+    with pytest.raises(FileExistsError, match="taken is a file; choose a folder for the report"):
+        evaluate(micro_run, reference, tmp_path / "taken", EvalSettings(steps=1))
+    assert (tmp_path / "taken").read_text() == "a file\n"
+
+
+def test_settings_need_a_step():
+    with pytest.raises(ValueError, match="steps is 0; give at least 1 Euler step"):
+        EvalSettings(steps=0)

@@ -103,3 +103,13 @@ def test_unknown_prediction_names_the_choices():
 
     with pytest.raises(ValueError, match=r"model\.prediction is 'x0'.*anchored_x0"):
         ModelConfig(prediction="x0")
+
+
+@pytest.mark.parametrize("steps", [0, -1])
+def test_the_sampler_needs_a_step(text_encoder, steps):
+    """No step would return the starting noise as if it were an image."""
+    from ace_model.flow import euler_sample
+
+    cond = pack([lcu(1, seed=6)], (16, 16), text_encoder, PixelCodec())
+    with pytest.raises(ValueError, match=f"steps is {steps}; give at least 1 Euler step"):
+        euler_sample(trained_looking(), cond, (1, 3, 16, 16), steps=steps)

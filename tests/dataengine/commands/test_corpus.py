@@ -23,4 +23,12 @@ def test_validate_catches_a_damaged_shard_and_stats_prints_counts(reference, tmp
     tar = sorted(out.glob("shards/*.tar"))[0]
     tar.write_bytes(tar.read_bytes()[:-2048])
     assert main(["data", "validate", str(out)]) == 1
-    assert "INVALID" in capsys.readouterr().out
+    assert "INVALID (1 problem):" in capsys.readouterr().out  # one damaged shard
+
+
+def test_validate_and_stats_of_a_folder_that_is_not_there(tmp_path, capsys):
+    for command in ("validate", "stats"):
+        assert main(["data", command, str(tmp_path / "nowhere")]) == 2
+        error = capsys.readouterr().err
+        assert error.startswith("error: ") and "nowhere does not exist" in error, command
+        assert "run.json" not in error and error.count("\n") == 1

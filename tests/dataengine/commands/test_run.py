@@ -201,3 +201,14 @@ def test_an_out_that_is_a_file_stops_the_run_before_any_work(tmp_path, capsys):
     assert main(["data", "run", str(recipe), "--out", str(taken), "--in-process"]) == 2
     assert "is a file" in capsys.readouterr().err
     assert taken.read_text() == "a file\n"
+
+
+def test_the_resize_recipe_without_input_suggests_it(tmp_path, monkeypatch, capsys):
+    """The recipe's `path` (data/images) only stands for the user's folder: where it is not
+    there, the fix is the flag, not an edit of the recipe."""
+    recipe = Path(__file__).resolve().parents[3] / "pipelines/recipes/resize.yaml"
+    monkeypatch.chdir(tmp_path)  # no data/images here
+    assert main(["data", "run", str(recipe), "--out", str(tmp_path / "out"), "--in-process"]) == 2
+    error = capsys.readouterr().err
+    assert "'data/images' does not exist" in error and "--input DIR" in error
+    assert error.count("\n") == 1 and not (tmp_path / "out").exists()

@@ -118,3 +118,9 @@ def test_tasks_are_drawn_only_when_there_are_more_than_per_source():
     assert all(len(c) == 2 and c == sorted(c) for c in chosen)
     assert len({tuple(c) for c in chosen}) > 1  # the draw differs between sources
     assert chosen == [two.choose_tasks(s) for s in reversed(sources)][::-1]
+
+
+def test_a_misspelt_task_gets_a_suggestion():
+    suggestion = r"unknown task 'cany_extraction' \(did you mean 'canny_extraction'\?\); known "
+    with pytest.raises(ValueError, match=suggestion):
+        Pairs.validate(PairsParams(tasks={"cany_extraction": 1.0}))
