@@ -24,6 +24,7 @@ from dataengine.chain import UnitJob
 from dataengine.params import RecipeError
 from dataengine.recipe import Recipe
 from dataengine.schema import SPLITS, Unit, canonical_json, derive_seed
+from dataengine.sinks.card import write_run_card
 from dataengine.sinks.layout import Layout
 from dataengine.sinks.lock import output_lock
 from dataengine.sinks.shard_writer import ShardWriter, remove_temporaries, write_run_info
@@ -139,7 +140,9 @@ def _run(recipe, out: Path, executor, units, limit, resume, progress) -> RunSumm
     bar.close()
     summary = _summarise(out, units, len(units) - len(todo), time.time() - started)
     summary.nodes = len(nodes - {None})
-    write_run_info(out, _run_info(recipe, summary, started, limit, executor.record()))
+    info = _run_info(recipe, summary, started, limit, executor.record())
+    write_run_info(out, info)
+    write_run_card(out, info)
     return summary
 
 

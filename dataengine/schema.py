@@ -31,6 +31,10 @@ CATEGORIES = (
 )
 SPLITS = ("train", "val", "bench")
 ROLES = ("history", "input")
+# What 255 in a frame's mask means. "edit": the region to edit (what ACE's conditioning
+# expects); "layer": a layer's pixels (the object to keep, the layer to merge); "take": the
+# part of a reference frame to take into the target.
+MASK_ROLES = ("edit", "layer", "take")
 INSTRUCTION_SOURCES = ("template", "llm_rewrite", "mllm", "human")
 MAX_FRAMES = 9  # src0 .. src8: the one limit on conditioning frames per sample
 
@@ -81,13 +85,15 @@ class SourceImage:
 
 @dataclass
 class Frame:
-    """One conditioning frame of an LCU. `mask` is uint8 HxW, 255 = region to edit."""
+    """One conditioning frame of an LCU. `mask` is uint8 HxW; what 255 means is its
+    `mask_role` (MASK_ROLES): the region to edit, unless the frame says otherwise."""
 
     image: np.ndarray
     mask: np.ndarray | None = None
     instruction: str | None = None
     role: str = "input"
     lossless: bool = False  # png instead of jpg: maps, masks, rendered text
+    mask_role: str = "edit"
 
 
 @dataclass
@@ -300,7 +306,7 @@ SAMPLE_FIELDS = (
     "scores",
     "split",
 )
-FRAME_FIELDS = ("image", "mask", "instruction", "role")
+FRAME_FIELDS = ("image", "mask", "mask_role", "instruction", "role")
 
 
 def frame_entries(pair: Pair) -> list[dict[str, Any]]:
@@ -310,7 +316,7 @@ def frame_entries(pair: Pair) -> list[dict[str, Any]]:
 def frame_entry(i: int, frame: Frame) -> dict[str, Any]:
     """One entry of the json's "frames": FRAME_FIELDS, in order."""
     mask = mask_member(i) if frame.mask is not None else None
-    values = (frame_member(i, frame.lossless), mask, frame.instruction, frame.role)
+    values = (frame_member(i, frame.lossless), mask, frame.mask_role, frame.instruction, frame.role)
     return dict(zip(FRAME_FIELDS, values, strict=True))
 
 

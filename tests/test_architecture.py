@@ -32,7 +32,7 @@ LAYERS = (
     {"executors"},
     {"runner"},
     {"corpus"},
-    {"audit"},
+    {"audit", "export"},
     {"commands"},
 )
 LAYER_OF = {part: rank for rank, parts in enumerate(LAYERS) for part in parts}

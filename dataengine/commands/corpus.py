@@ -81,9 +81,27 @@ def _add_curate(commands) -> None:
 
 
 def _add_export(commands) -> None:
-    export = commands.add_parser("export", help="write new shards of the accepted samples")
+    from dataengine.export import FORMATS
+
+    export = commands.add_parser(
+        "export", help="write the accepted samples for another reader or trainer"
+    )
     export.add_argument("out", type=Path)
     export.add_argument("--out", dest="new", required=True, metavar="NEW")  # "" stays ""
+    export.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="webdataset",
+        help="webdataset: new shards (default); hf: Parquet for the Hub and `datasets`; "
+        "instructpix2pix: diffusers' example trainer; ace: ACE's CSV folder (scepter); "
+        "ace-plus: ACE++'s #;# list",
+    )
+    export.add_argument(
+        "--strict",
+        action="store_true",
+        help="stop (before writing) if a sample cannot be expressed in the format, "
+        "instead of leaving it out and counting it",
+    )
     export.set_defaults(handler=_export)
 
 
@@ -194,14 +212,25 @@ def _decisions(args) -> list[dict]:
 
 
 def _export(args) -> int:
-    from dataengine.corpus.export import export_accepted
+    from dataengine.corpus.stats import counted
+    from dataengine.export import export_corpus
 
     try:
-        done = export_accepted(args.out, args.new)
+        done = export_corpus(args.out, args.new, args.format, strict=args.strict)
     except (FileNotFoundError, FileExistsError, ValueError) as exc:
         raise RecipeError(str(exc)) from None
-    print(
-        f"exported {done.samples} samples in {done.shards} shards to {args.new} "
-        f"({done.curated_out} left out by the curation table)"
-    )
+    if done.format == "webdataset":
+        shards = len(list(Path(args.new).glob("stats/*.json")))
+        print(
+            f"exported {done.samples} samples in {shards} shards to {args.new} "
+            f"({done.notes['curated_out']} left out by the curation table)"
+        )
+        return 0
+    splits = ", ".join(f"{split} {n}" for split, n in done.written.items())
+    print(f"exported {done.samples} samples ({splits}) as {done.format} to {args.new}")
+    lost = "; ".join(f"{reason}: {n}" for reason, n in done.lost.most_common())
+    print(f"left out {counted(sum(done.lost.values()), 'sample')} the format cannot express"
+          + (f" ({lost})" if lost else ""))  # fmt: skip
+    for name, value in done.notes.items():  # what the trainer's config must say
+        print(f"  {name}: {value}")
     return 0

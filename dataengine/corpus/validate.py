@@ -23,6 +23,7 @@ from dataengine.schema import (
     IMAGE_PLACEHOLDER,
     INDEX_COLUMNS,
     INSTRUCTION_SOURCES,
+    MASK_ROLES,
     MAX_FRAMES,
     ROLES,
     SAMPLE_FIELDS,
@@ -137,6 +138,11 @@ def _check_fields(meta: dict, split: str) -> list[str]:
             f"{len(frames)} frames; a {meta['category']} sample has {least} to {MAX_FRAMES}"
         )
     problems += [f"frame role {f['role']!r} is unknown" for f in frames if f["role"] not in ROLES]
+    problems += [
+        f"mask_role {f['mask_role']!r} is not one of {MASK_ROLES}"
+        for f in frames
+        if f["mask_role"] not in MASK_ROLES
+    ]
     # The current instruction names the current inputs: {image} is the first input frame.
     inputs = sum(f["role"] == "input" for f in frames)
     problems += _check_instruction(meta["instruction"], inputs)

@@ -295,7 +295,7 @@ class AddObjectPhoto(PairMaker):
         return Made(
             frames=[
                 Frame(image=source.image, mask=layer.mask),
-                Frame(image=partner.image, mask=cut_from),
+                Frame(image=partner.image, mask=cut_from, mask_role="take"),
             ],
             target=composite,
             params=params,

@@ -124,7 +124,7 @@ class ExtractForeground(LayerMaker):
         layers = split(source, partners, params)
         scenes = {"frames": [layers.composite_scene], "target": None}
         return Made(
-            frames=[Frame(image=layers.composite, mask=layers.layer.mask)],
+            frames=[Frame(image=layers.composite, mask=layers.layer.mask, mask_role="layer")],
             target=cutout.on_plain(layers.layer, PLAIN[params["plain"]]),
             params=params,
             target_lossless=True,  # a flat background and sharp edges: JPEG would ring
@@ -174,7 +174,11 @@ class MergeLayers(LayerMaker):
         return Made(
             frames=[
                 Frame(image=layers.background),
-                Frame(image=cutout.on_plain(layer, PLAIN[params["plain"]]), mask=layer.mask),
+                Frame(
+                    image=cutout.on_plain(layer, PLAIN[params["plain"]]),
+                    mask=layer.mask,
+                    mask_role="layer",
+                ),
             ],
             target=layers.composite,
             params=params,

@@ -67,7 +67,13 @@ def _pair(ok: bool = True) -> Pair:
 def test_sample_json_names_members_and_fields():
     meta = sample_json(_pair())
     assert meta["frames"] == [
-        {"image": "src0.jpg", "mask": "mask0.png", "instruction": None, "role": "input"}
+        {
+            "image": "src0.jpg",
+            "mask": "mask0.png",
+            "mask_role": "edit",
+            "instruction": None,
+            "role": "input",
+        }
     ]
     assert meta["target"] == "tgt.jpg"
     assert (
@@ -86,7 +92,11 @@ def test_sample_json_names_members_and_fields():
             "split",
         )
     )
-    assert tuple(meta["frames"][0]) == FRAME_FIELDS == ("image", "mask", "instruction", "role")
+    assert (
+        tuple(meta["frames"][0])
+        == FRAME_FIELDS
+        == ("image", "mask", "mask_role", "instruction", "role")
+    )
     assert (meta["task"], meta["split"], meta["scores"]) == ("inpainting", "train", {"l1": 0.5})
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from dataengine.audit.report import write_report
 from dataengine.audit.summary import Limits
-from dataengine.corpus.export import export_accepted
+from dataengine.export.webdataset import export_accepted
 from tests.hostile import make
 
 

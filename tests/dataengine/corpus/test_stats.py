@@ -5,9 +5,9 @@ from __future__ import annotations
 import shutil
 
 from dataengine.corpus.curation import decision_rows, record_decisions
-from dataengine.corpus.export import export_accepted
 from dataengine.corpus.read import read_index
 from dataengine.corpus.stats import corpus_stats, format_stats
+from dataengine.export.webdataset import export_accepted
 
 
 def test_curated_out_and_rejected_rows_are_counted_apart_from_failed_ones(reference, tmp_path):

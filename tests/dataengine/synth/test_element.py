@@ -272,6 +272,7 @@ def test_add_object_photo_pastes_the_marked_piece_of_the_partner():
         assert np.array_equal(into.image, src.image) and np.array_equal(
             cut_from.image, partner.image
         )
+        assert (into.mask_role, cut_from.mask_role) == ("edit", "take")
         diff = changed(src.image, made.target)
         assert diff.any() and not diff[into.mask == 0].any()
         # The marks agree: same outline, at the piece's place in each image.

@@ -124,6 +124,7 @@ def test_extract_foreground_of_a_scene_is_the_object_alone_on_plain():
         (frame,) = made.frames
         exact = shapes_world.object_mask(SCENE, p["object"])
         assert np.array_equal(frame.image, src.image) and np.array_equal(frame.mask, exact)
+        assert frame.mask_role == "layer"  # the object to keep, not the region to edit
         assert made.target_lossless
         assert (made.target[exact == 0] == PLAIN[p["plain"]]).all()
         obj = SCENE["objects"][p["object"]]
@@ -191,6 +192,7 @@ def test_merge_layers_target_is_the_composite_of_its_inputs(source):
         made = make(MergeLayers, source, seed, [photo("coffee")])
         background, layer = made.frames
         assert np.array_equal(background.image, source.image) and background.mask is None
+        assert layer.mask_role == "layer"
         assert made.params["layer"] == "photo_cutout" and made.params["cutout"]["feather"] == 0
         on = layer.mask > 0
         assert np.array_equal(made.target, np.where(on[:, :, None], layer.image, background.image))

@@ -1,10 +1,11 @@
-"""`ace data export DIR --out NEW`: new shards holding only the accepted samples.
+"""`ace data export DIR --out NEW` (`--format webdataset`, the default): new shards holding
+only the accepted samples.
 
 Accepted = status ok and not rejected in the curation table. Tar members are copied as they
 are (no re-encoding), so an exported sample is byte-identical to the original. Each shard's
 index keeps every row, the curated-out ones turned into status "rejected" with the curation
 reason, so NEW still says what happened to every sample; NEW has the same layout and passes
-`ace data validate`.
+`ace data validate`, and its dataset card makes it a Hugging Face dataset like the corpus.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import pyarrow.parquet as pq
 
 from dataengine.corpus.curation import now_utc, read_decisions
 from dataengine.schema import STATUS_OK, STATUS_REJECTED, canonical_json
+from dataengine.sinks.card import write_run_card
 from dataengine.sinks.files import atomic_write
 from dataengine.sinks.layout import Layout, check_destination
 from dataengine.sinks.lock import output_lock
@@ -47,12 +49,14 @@ def export_accepted(out: str | Path, new: str | Path) -> ExportSummary:
 
 def _export(source: Layout, target: Layout, out: str | Path) -> ExportSummary:
     rejected = {k: r for k, r in read_decisions(out).items() if r["decision"] == "reject"}
-    totals, curated_out = Counter(), 0
+    totals, tasks, curated_out = Counter(), Counter(), 0
     for shard in source.complete_shards():
         stats, curated = _export_shard(source, target, shard, rejected)
         totals.update(stats["by_status"])
+        tasks.update(stats["by_task"])
         curated_out += curated
-    _write_run_info(source, target, totals, len(rejected))
+    info = _write_run_info(source, target, totals, tasks, len(rejected))
+    write_run_card(target.root, info)
     return ExportSummary(len(source.complete_shards()), totals[STATUS_OK], curated_out)
 
 
@@ -94,7 +98,9 @@ def _curate_row(row: dict, decision: dict | None) -> dict:
     }
 
 
-def _write_run_info(source: Layout, target: Layout, totals: Counter, decisions: int) -> None:
+def _write_run_info(
+    source: Layout, target: Layout, totals: Counter, tasks: Counter, decisions: int
+) -> dict:
     original = json.loads(source.run_info.read_text()) if source.run_info.exists() else {}
     info = {
         "exported_from": str(source.root.resolve()),
@@ -103,6 +109,10 @@ def _write_run_info(source: Layout, target: Layout, totals: Counter, decisions: 
         "source_run_ended": original.get("ended"),
         "ended": now_utc(),
         "curation_decisions_applied": decisions,
-        "counts": {"by_status": dict(sorted(totals.items()))},
+        "counts": {
+            "by_status": dict(sorted(totals.items())),
+            "by_task": dict(sorted(tasks.items())),
+        },
     }
     atomic_write(target.run_info, json.dumps(info, indent=2, sort_keys=True).encode())
+    return info
