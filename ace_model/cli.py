@@ -18,6 +18,7 @@ from pathlib import Path
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from ace_model.config import PRESETS  # after the OpenMP setting
+from dataengine.storage import as_path
 
 
 def add_commands(groups) -> None:
@@ -31,7 +32,9 @@ def add_commands(groups) -> None:
 
 def _add_train(commands) -> None:
     train = commands.add_parser("train", help="train ACE on a corpus's train split")
-    train.add_argument("--data", type=Path, required=True, help="a corpus from `ace data run`")
+    train.add_argument(
+        "--data", type=as_path, required=True, help="a corpus from `ace data run` (a folder or URL)"
+    )
     train.add_argument("--out", type=Path, required=True, help="the run folder (checkpoints)")
     train.add_argument("--preset", choices=sorted(PRESETS), default="tiny")
     train.add_argument("--steps", type=int, help="train up to this step (default: the preset's)")
@@ -97,7 +100,7 @@ def _add_edit(commands) -> None:
 def _add_eval(commands) -> None:
     ev = commands.add_parser("eval", help="evaluate a checkpoint on the bench split")
     ev.add_argument("--ckpt", type=Path, required=True, help="a checkpoint or a run folder")
-    ev.add_argument("--data", type=Path, required=True)
+    ev.add_argument("--data", type=as_path, required=True, help="a corpus (a folder or URL)")
     ev.add_argument("--out", type=Path, required=True, help="the report folder")
     ev.add_argument("--split", default="bench", choices=("bench", "val", "train"))
     ev.add_argument("--clip", help="an open_clip folder for the CLIP metrics")

@@ -29,7 +29,8 @@ from dataengine.corpus.read import shard_paths
 from dataengine.schema import derive_seed
 from dataengine.sinks.latent_store import batch_group, image_members, latent_member
 from dataengine.sinks.layout import Layout
-from dataengine.sinks.tars import samples_in_tar
+from dataengine.sinks.tars import samples_in_tar, tar_samples
+from dataengine.storage import as_path, open_binary
 
 log = logging.getLogger(__name__)
 
@@ -179,7 +180,7 @@ class ShardStream:
         return iter(
             wds.DataPipeline(
                 wds.SimpleShardList(self.shards, seed=derive_seed(self.seed, "shards", epoch)),
-                wds.tarfile_to_samples(),
+                samples_of_shards,
                 with_latents(self.latent_tars),
                 wds.select(lambda sample: sample["__key__"] not in rejected),
                 wds.shuffle(
@@ -202,6 +203,18 @@ class ShardStream:
             if handed == 0:
                 raise FileNotFoundError("the split's shards hold no sample to train on")
             epoch, skip = epoch + 1, 0
+
+
+def samples_of_shards(shards: Iterator[dict]) -> Iterator[dict]:
+    """The samples of each shard, local or at a URL (s3://...), streamed: what webdataset's
+    `tarfile_to_samples` gives ({"__key__", "__url__", member: bytes}), through fsspec for
+    any store (webdataset opens local files, pipes and a few schemes of its own)."""
+    for shard in shards:
+        url = shard["url"]
+        with open_binary(as_path(url)) as stream:
+            for sample in tar_samples(stream):
+                sample["__url__"] = url
+                yield sample
 
 
 def with_latents(latent_tars: dict[str, str]):
@@ -234,7 +247,7 @@ def _check_used_up(latents: Iterator[dict] | None, tar: str | None) -> None:
 
 
 def _out_of_step(tar: str, corpus: str, key: str) -> ValueError:
-    stats = Layout(Path(tar).parents[1]).stats(Path(tar).stem)
+    stats = Layout(as_path(tar).parents[1]).stats(as_path(tar).stem)
     return ValueError(
         f"{tar} does not follow {corpus} (at sample {key}); remove {stats} and run "
         "`ace data latents` again"
@@ -242,17 +255,15 @@ def _out_of_step(tar: str, corpus: str, key: str) -> ValueError:
 
 
 def _samples_of(tar: str) -> Iterator[dict]:
-    return iter(samples_in_tar(Path(tar).read_bytes()))  # latents are small: one read
+    return iter(samples_in_tar(as_path(tar).read_bytes()))  # latents are small: one read
 
 
 def ordered_batches(
     data: str | Path, split: str, batch_size: int, sizes: list[tuple[int, int]]
 ) -> Iterator[tuple[tuple[int, int], list[dict]]]:
     """One pass over a split in shard and key order, batched by bucket: for evaluation."""
-    import webdataset as wds
 
     rejected = rejected_keys(data)
-    paths = shard_paths(data, split)
-    samples = wds.WebDataset(paths, shardshuffle=False, empty_check=False) if paths else []
+    samples = samples_of_shards({"url": path} for path in shard_paths(data, split))
     kept = (raw for raw in samples if raw["__key__"] not in rejected)
     return group_batches(kept, batch_size, sizes)

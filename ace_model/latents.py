@@ -39,6 +39,7 @@ from dataengine.sinks.latent_writer import LatentWriter, prepare_store
 from dataengine.sinks.layout import Layout
 from dataengine.sinks.tars import samples_in_tar
 from dataengine.stage import ONE_WORKER, Resources
+from dataengine.storage import as_path
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,7 @@ def precompute_latents(
     A corpus shard per batch on `executor`: its workers each hold the VAE, with
     `resources` (on Ray, a pool of up to `resources.actors` actors of `resources.gpus`).
     Every argument is checked before a VAE is loaded."""
-    data = Path(data)
+    data = as_path(data)
     shards = corpus_shards(data, list(splits))
     for name, value in (("resolution", resolution), ("patch", patch), ("batch_size", batch_size)):
         if value < 1:
@@ -127,7 +128,7 @@ class ShardLatents:
     """One worker: holds the VAE and writes the latents of the corpus shards it is given."""
 
     def __init__(self, data: str, vae: str, spec: LatentSpec, batch_size: int, device: str):
-        self.data, self.codec = Path(data), VaeCodec(vae, device)
+        self.data, self.codec = as_path(data), VaeCodec(vae, device)
         if (self.codec.channels, self.codec.factor) != (spec.channels, spec.factor):
             raise ValueError(f"{vae} changed while its latents were being computed")
         self.spec, self.batch_size = spec, batch_size

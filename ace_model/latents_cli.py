@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from dataengine.commands.executor import add_executor_flags, executor_from
 from dataengine.params import RecipeError
 from dataengine.stage import Resources
+from dataengine.storage import as_path
 
 
 def add_command(commands) -> None:
@@ -22,7 +22,7 @@ def add_command(commands) -> None:
             "with the same --vae then reads these latents instead of encoding."
         ),
     )
-    latents.add_argument("data", type=Path, help="a corpus from `ace data run`")
+    latents.add_argument("data", type=as_path, help="a corpus from `ace data run`")
     latents.add_argument("--vae", required=True, help="a local diffusers AutoencoderKL folder")
     latents.add_argument(
         "--preset",

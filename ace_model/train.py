@@ -32,6 +32,7 @@ from dataengine.corpus.read import shard_paths
 from dataengine.schema import derive_seed
 from dataengine.sinks.latent_store import buckets, find_store
 from dataengine.sinks.layout import Layout
+from dataengine.storage import as_path
 
 log = logging.getLogger(__name__)
 
@@ -192,7 +193,7 @@ def train(
 
     `model` replaces the preset's network (its text width and channels still come from the
     encoders); `overrides` replace TrainConfig fields."""
-    data, run = Path(data), Path(run)
+    data, run = as_path(data), Path(run)  # the corpus may be a URL; the run is local
     spec, train_cfg, payload = prepare(
         data,
         run,

@@ -29,6 +29,7 @@ from dataengine.sinks.layout import Layout
 from dataengine.sinks.lock import output_lock
 from dataengine.sinks.shard_writer import ShardWriter, remove_temporaries, write_run_info
 from dataengine.source import SourceRef
+from dataengine.storage import as_path
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +115,7 @@ def run_recipe(
 ) -> RunSummary:
     """Run `recipe` into `out` on `executor` (an Executor: dataengine.executors); the
     shards are the same bytes whichever executor wrote them."""
-    out = Path(out)
+    out = as_path(out)
     if out.exists() and not out.is_dir():
         raise RecipeError(f"--out {out} is a file; give a folder for the run's shards")
     # Planning reads only (a mining pass writes its own cache): a source that cannot be

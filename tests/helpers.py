@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 
-def shard_bytes(out: Path) -> dict[str, bytes]:
-    """Every shard and index file of an output, by relative path."""
+def shard_bytes(out) -> dict[str, bytes]:
+    """Every shard and index file of an output (a folder or a URL), by relative path."""
+    from dataengine.storage import as_path
+
+    out = as_path(out)
     files = sorted(out.glob("shards/*.tar")) + sorted(out.glob("index/*.parquet"))
-    return {str(p.relative_to(out)): p.read_bytes() for p in files}
+    return {f"{p.parent.name}/{p.name}": p.read_bytes() for p in files}
 
 
 def fresh_python(script: str, timeout: float = 300) -> str:

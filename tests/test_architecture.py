@@ -21,7 +21,7 @@ OUTSIDE_TESTS = (*PRODUCT, "benchmark", "pipelines", "tools")
 # parts on lower layers, never a part on its own layer or above (so the stage families
 # of one layer stay out of each other's internals).
 LAYERS = (
-    {"schema", "params", "machine", "fonts", "bundled", "open_clip_model"},
+    {"schema", "params", "machine", "storage", "fonts", "bundled", "open_clip_model"},
     {"stage"},
     {"source", "registry"},
     {"sinks"},

@@ -9,7 +9,16 @@ import argparse
 import logging
 from pathlib import Path
 
-from benchmark.perf import families, latents, memory, mining, model, pairs_vs_floor, resize
+from benchmark.perf import (
+    cluster,
+    families,
+    latents,
+    memory,
+    mining,
+    model,
+    pairs_vs_floor,
+    resize,
+)
 from benchmark.perf.report import format_table, write_results
 from dataengine.machine import cores as parallel_cores
 
@@ -33,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         ray.shutdown()
     results += pairs_vs_floor.profile(args.recipe, args.out / "work")
+    results += cluster.measure(args.recipe, args.out / "work" / "cluster", cores)
     results += families.measure(args.out / "work")
     results += mining.measure_ground_truth(args.out / "work")
     results += mining.measure_scale(args.out / "work")

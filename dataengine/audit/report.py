@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 from dataengine.audit.page import render
@@ -22,27 +23,44 @@ from dataengine.audit.summary import Limits, Summary, summarise
 from dataengine.quality.catalogue import SCORES
 from dataengine.schema import SCORE_NAME
 from dataengine.sinks.layout import Layout
+from dataengine.storage import as_path, is_local
 
 REPORT = "report"
 STRIP_HEIGHT = 96
 
 
 def write_report(out: str | Path, limits: Limits | None = None) -> Path:
-    """Build the report of the corpus in `out`; return the path of its index.html."""
-    out, limits = Path(out), limits or Limits()
+    """Build the report of the corpus in `out`; return the path of its index.html.
+
+    The report is built in a staging folder and swapped in whole: beside a local corpus
+    (renamed into place), or on this machine and then uploaded beside a corpus in object
+    storage."""
+    out, limits = as_path(out), limits or Limits()
     if not Layout(out).complete_shards():
         raise FileNotFoundError(f"{out} holds no complete shard; run `ace data run` first")
-    summary = summarise(out, limits)
+    if not is_local(out):
+        with tempfile.TemporaryDirectory() as local:
+            _build(out, Path(local) / REPORT, limits)
+            final = out / REPORT
+            if final.exists():
+                final.fs.rm(final.path, recursive=True)
+            final.fs.put(str(Path(local) / REPORT), final.path, recursive=True)
+        return final / "index.html"
     staging = out / f".{REPORT}.tmp-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
-    strips = write_strips(out, summary.sampled(), staging / "img", STRIP_HEIGHT)
-    plots = _plots(summary, _default_bounds(out), staging / "plots")
-    page = render(_context(out, summary, limits, strips, plots))
-    (staging / "index.html").write_text(page, encoding="utf-8")
+    _build(out, staging, limits)
     final = out / REPORT
     shutil.rmtree(final, ignore_errors=True)
     os.replace(staging, final)
     return final / "index.html"
+
+
+def _build(out, staging: Path, limits: Limits) -> None:
+    summary = summarise(out, limits)
+    strips = write_strips(out, summary.sampled(), staging / "img", STRIP_HEIGHT)
+    plots = _plots(summary, _default_bounds(out), staging / "plots")
+    page = render(_context(out, summary, limits, strips, plots))
+    (staging / "index.html").write_text(page, encoding="utf-8")
 
 
 def _plots(summary: Summary, bounds: dict[str, dict[str, float]], folder: Path):

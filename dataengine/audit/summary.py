@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import pyarrow.parquet as pq
 
 from dataengine.corpus.curation import read_decisions
 from dataengine.schema import STATUS_OK, STATUS_REJECTED
 from dataengine.sinks.layout import Layout
+from dataengine.storage import as_path, read_parquet
 
 FIXED = ["key", "status", "error", "split", "task", "category", "instruction"]
 
@@ -124,7 +124,7 @@ class Smallest:
 
 
 def summarise(out: str | Path, limits: Limits | None = None) -> Summary:
-    out, limits = Path(out), limits or Limits()
+    out, limits = as_path(out), limits or Limits()
     decisions = {k: r for k, r in read_decisions(out).items() if r["decision"] == "reject"}
     summary = Summary()
     _first_pass(out, decisions, limits, summary)
@@ -188,7 +188,7 @@ def _rows(out: Path) -> Iterator[tuple[str, dict]]:
     """(shard, row) for every index row, scores gathered into row["scores"] (finite only)."""
     layout = Layout(out)
     for shard in layout.complete_shards():
-        table = pq.read_table(layout.index(shard))
+        table = read_parquet(layout.index(shard))
         names = [n for n in table.column_names if n.startswith("score_")]
         for row in table.select(FIXED + names).to_pylist():
             row["scores"] = {

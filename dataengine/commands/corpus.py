@@ -16,6 +16,7 @@ from pathlib import Path
 
 from dataengine.commands.executor import add_executor_flags, executor_from
 from dataengine.params import RecipeError
+from dataengine.storage import as_path
 
 
 def add_commands(commands) -> None:
@@ -30,14 +31,14 @@ def add_commands(commands) -> None:
 
 def _add_validate(commands) -> None:
     validate = commands.add_parser("validate", help="check every shard against docs/FORMAT.md")
-    validate.add_argument("out", type=Path)
+    validate.add_argument("out", type=as_path, help="a corpus folder or URL")
     validate.add_argument("--no-decode", action="store_true", help="skip decoding the images")
     validate.set_defaults(handler=_validate)
 
 
 def _add_stats(commands) -> None:
     stats = commands.add_parser("stats", help="counts per task, status and score band")
-    stats.add_argument("out", type=Path)
+    stats.add_argument("out", type=as_path, help="a corpus folder or URL")
     stats.add_argument("--json", action="store_true", help="print JSON instead of a table")
     stats.set_defaults(handler=_stats)
 
@@ -46,14 +47,14 @@ def _add_select(commands) -> None:
     select = commands.add_parser(
         "select", help="reject near duplicates and samples over quota (the curation table)"
     )
-    select.add_argument("out", type=Path)
+    select.add_argument("out", type=as_path, help="a corpus folder or URL")
     add_executor_flags(select)  # where the shards are hashed
     select.set_defaults(handler=_select)
 
 
 def _add_audit(commands) -> None:
     audit = commands.add_parser("audit", help="write DIR/report/index.html")
-    audit.add_argument("out", type=Path)
+    audit.add_argument("out", type=as_path, help="a corpus folder or URL")
     audit.add_argument("--per-task", type=int, default=6, help="gallery samples per task")
     audit.add_argument("--per-band", type=int, default=2, help="samples per score band")
     audit.set_defaults(handler=_audit)
@@ -63,7 +64,7 @@ def _add_curate(commands) -> None:
     curate = commands.add_parser(
         "curate", help="record accept/reject decisions (shards are not rewritten)"
     )
-    curate.add_argument("out", type=Path)
+    curate.add_argument("out", type=as_path, help="a corpus folder or URL")
     which = curate.add_mutually_exclusive_group(required=True)
     which.add_argument("--reject", nargs="+", metavar="KEY", help="sample keys to reject")
     which.add_argument("--accept", nargs="+", metavar="KEY", help="keys to accept again")
@@ -86,7 +87,7 @@ def _add_export(commands) -> None:
     export = commands.add_parser(
         "export", help="write the accepted samples for another reader or trainer"
     )
-    export.add_argument("out", type=Path)
+    export.add_argument("out", type=as_path, help="a corpus folder or URL")
     export.add_argument("--out", dest="new", required=True, metavar="NEW")  # "" stays ""
     export.add_argument(
         "--format",

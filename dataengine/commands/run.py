@@ -7,12 +7,17 @@ from pathlib import Path
 
 from dataengine.commands.executor import add_executor_flags, executor_from
 from dataengine.params import RecipeError
+from dataengine.storage import as_path
 
 
 def add_command(commands) -> None:
     run = commands.add_parser("run", help="run a recipe into WebDataset shards")
     run.add_argument("recipe", type=Path, help="a recipe YAML, e.g. pipelines/recipes/default.yaml")
-    run.add_argument("--out", type=Path, help="output directory (default: data/<recipe name>)")
+    run.add_argument(
+        "--out",
+        type=as_path,
+        help="output folder or URL, e.g. s3://bucket/run (default: data/<name>)",
+    )
     run.add_argument(
         "--limit",
         type=int,
@@ -20,8 +25,7 @@ def add_command(commands) -> None:
     )
     run.add_argument(
         "--input",
-        type=Path,
-        help="a folder of your own images (recursive; photo.txt beside photo.jpg "
+        help="a folder (or URL) of your own images (recursive; photo.txt beside photo.jpg "
         "is its caption), replacing the recipe's source",
     )
     run.add_argument(

@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from dataengine.sinks.files import atomic_write_table
+from dataengine.storage import as_path, read_parquet
 
 DECISIONS = ("accept", "reject")
 CURATION_SCHEMA = pa.schema(
@@ -38,7 +39,7 @@ SAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
 def curation_dir(out: str | Path) -> Path:
-    return Path(out) / "curation"
+    return as_path(out) / "curation"
 
 
 def read_decisions(out: str | Path, exclude: tuple[str, ...] = ()) -> dict[str, dict]:
@@ -48,7 +49,7 @@ def read_decisions(out: str | Path, exclude: tuple[str, ...] = ()) -> dict[str, 
     for path in sorted(curation_dir(out).glob("*.parquet")):
         if path.name in exclude:
             continue
-        for row in pq.read_table(path, schema=CURATION_SCHEMA).to_pylist():
+        for row in read_parquet(path, schema=CURATION_SCHEMA).to_pylist():
             latest[row["key"]] = row
     return latest
 

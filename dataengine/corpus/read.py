@@ -8,16 +8,16 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from dataengine.sinks.layout import Layout
 from dataengine.sinks.tars import tar_samples
+from dataengine.storage import as_path, open_binary, read_parquet
 
 
 def corpus_folder(out: str | Path) -> Path:
     """`out` as a Path, once it is known to be a folder: a mistyped path is named as such,
     not reported as a corpus without shards or without its run record."""
-    out = Path(out)
+    out = as_path(out)
     if not out.exists():
         raise FileNotFoundError(f"{out} does not exist; give a folder that `ace data run` wrote")
     if not out.is_dir():
@@ -30,7 +30,7 @@ def corpus_folder(out: str | Path) -> Path:
 def read_index(out: str | Path, columns: list[str] | None = None) -> pa.Table:
     """All index rows of the complete shards (ok and failed), score columns unified."""
     layout = Layout(corpus_folder(out))
-    tables = [pq.read_table(layout.index(s)) for s in layout.complete_shards()]
+    tables = [read_parquet(layout.index(s)) for s in layout.complete_shards()]
     if not tables:
         raise FileNotFoundError(
             f"{out} holds no complete shard (no stats/*.json); run `ace data run` first"
@@ -40,7 +40,7 @@ def read_index(out: str | Path, columns: list[str] | None = None) -> pa.Table:
 
 
 def shard_paths(out: str | Path, split: str | None = None) -> list[str]:
-    layout = Layout(Path(out))
+    layout = Layout(out)
     names = [s for s in layout.complete_shards() if split is None or s.startswith(f"{split}-")]
     return [str(layout.tar(s)) for s in names]
 
@@ -48,7 +48,7 @@ def shard_paths(out: str | Path, split: str | None = None) -> list[str]:
 def iter_samples(out: str | Path, split: str | None = None) -> Iterator[dict[str, Any]]:
     """Every sample of the complete shards: {"__key__", "json": dict, member: bytes}."""
     for path in shard_paths(out, split):
-        with open(path, "rb") as stream:
+        with open_binary(as_path(path)) as stream:
             for sample in tar_samples(stream):
                 sample["json"] = json.loads(sample["json"])
                 yield sample

@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyarrow.parquet as pq
 
 from dataengine.corpus.curation import (
     SELECTION_FILE,
@@ -38,6 +37,7 @@ from dataengine.quality.select import Select, SelectParams
 from dataengine.schema import STATUS_OK
 from dataengine.sinks.layout import Layout
 from dataengine.sinks.lock import output_lock
+from dataengine.storage import as_path, read_parquet, read_parquet_schema
 
 log = logging.getLogger(__name__)
 BY = "selection"
@@ -57,7 +57,7 @@ def select_corpus(
 ) -> SelectionSummary:
     """Select over the corpus in `out`; the shards are hashed on `executor` (an Executor).
     A run still writing into `out` holds its lock: selection waits for no one, it refuses."""
-    out = Path(out)
+    out = as_path(out)
     params = params or params_from_run(out)
     with output_lock(out, "command"):
         return _select(out, executor, params)
@@ -173,10 +173,10 @@ def _ok_rows(out: Path, rank_by: str | None):
     layout = Layout(out)
     for shard in layout.complete_shards():
         path = layout.index(shard)
-        names = set(pq.read_schema(path).names)
+        names = set(read_parquet_schema(path).names)
         column = f"score_{rank_by}" if rank_by else None
         columns = ["key", "status", "split", "task"] + ([column] if column in names else [])
-        for row in pq.read_table(path, columns=columns).to_pylist():
+        for row in read_parquet(path, columns=columns).to_pylist():
             if row["status"] == STATUS_OK:
                 row["rank"] = row.pop(column, None) if column else None
                 yield row

@@ -7,13 +7,12 @@ and, where it applies, the sample key.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import tarfile
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import pyarrow.parquet as pq
 
 from dataengine.corpus.latent_check import latent_problems
 from dataengine.corpus.read import corpus_folder
@@ -34,6 +33,7 @@ from dataengine.schema import (
 )
 from dataengine.sinks.encode import decode_member
 from dataengine.sinks.layout import Layout
+from dataengine.storage import as_path, read_parquet
 
 
 @dataclass
@@ -62,7 +62,7 @@ def validate_output(out: str | Path, decode_images: bool = True) -> Report:
     for shard in shards:
         report.shards += 1
         report.problems.extend(_validate_shard(layout, shard, report, decode_images))
-    report.latent_shards, problems = latent_problems(Path(out))
+    report.latent_shards, problems = latent_problems(as_path(out))
     report.problems.extend(problems)
     return report
 
@@ -75,7 +75,7 @@ def _validate_shard(layout: Layout, shard: str, report: Report, decode: bool) ->
     data = tar_path.read_bytes()
     if hashlib.sha256(data).hexdigest() != stats["tar_sha256"]:
         return [f"{shard}: tar bytes do not match the sha256 in its stats file"]
-    samples, problems = _read_tar(tar_path, shard)
+    samples, problems = _read_tar(data, shard)
     split = shard.rsplit("-", 1)[0]
     for key, members in samples.items():
         problems += [f"{shard}/{key}: {p}" for p in _check_sample(key, members, split, decode)]
@@ -85,10 +85,10 @@ def _validate_shard(layout: Layout, shard: str, report: Report, decode: bool) ->
     return problems
 
 
-def _read_tar(path: Path, shard: str) -> tuple[dict[str, dict[str, bytes]], list[str]]:
+def _read_tar(data: bytes, shard: str) -> tuple[dict[str, dict[str, bytes]], list[str]]:
     samples: dict[str, dict[str, bytes]] = defaultdict(dict)
     problems, previous = [], ""
-    with tarfile.open(path) as tar:
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
         for info in tar:
             key, _, suffix = info.name.partition(".")
             if key != previous and key in samples:
@@ -183,7 +183,7 @@ def _check_pixels(meta: dict, members: dict[str, bytes]) -> list[str]:
 
 
 def _check_index(path: Path, samples: dict, stats: dict, shard: str) -> list[str]:
-    table = pq.read_table(path)
+    table = read_parquet(path)
     missing = [c for c in INDEX_COLUMNS if c not in table.column_names]
     if missing:
         return [f"{shard}: index lacks columns {missing}"]

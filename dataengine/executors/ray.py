@@ -28,6 +28,7 @@ from dataengine.executors.base import Executor, codec_threads
 from dataengine.schema import Unit
 from dataengine.sinks.shard_writer import ShardWriter
 from dataengine.stage import ONE_WORKER, Resources, Stage
+from dataengine.storage import store_environment
 
 
 class RayExecutor(Executor):
@@ -105,10 +106,14 @@ class RayExecutor(Executor):
         if not ray.is_initialized():
             quiet_ray_logs()
             ray.init(
-                address=self.address,
+                # None would join a cluster `ray start` left running here (or a stale
+                # record of one); without an address the command starts its own Ray
+                address=self.address or "local",
                 include_dashboard=False,
                 logging_level=logging.WARNING,
                 log_to_driver=False,
+                # workers on other nodes reach the same object store as this command
+                runtime_env={"env_vars": store_environment()},
             )
             self._started = True
         ray.data.DataContext.get_current().enable_progress_bars = False  # one bar per run, ours

@@ -21,6 +21,7 @@ from typing import Any
 from dataengine.export.samples import Losses, accepted_samples
 from dataengine.sinks.layout import Layout, check_destination
 from dataengine.sinks.lock import output_lock
+from dataengine.storage import as_path
 
 FORMATS = ("webdataset", "hf", "instructpix2pix", "ace", "ace-plus")
 
@@ -40,7 +41,7 @@ class Exported:
 def export_corpus(out: str | Path, new: str | Path, fmt: str, strict: bool = False) -> Exported:
     if fmt not in FORMATS:
         raise ValueError(f"--format {fmt!r} is not one of {', '.join(FORMATS)}")
-    out = Path(out)
+    out = as_path(out)
     if fmt == "webdataset":
         return _webdataset(out, new)
     new = check_destination(out, new)

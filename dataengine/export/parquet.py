@@ -18,6 +18,7 @@ from dataengine.export.samples import Losses, Sample, accepted_samples, splits_o
 from dataengine.schema import replace_placeholders
 from dataengine.sinks.card import card_header, render_card
 from dataengine.sinks.files import atomic_write
+from dataengine.storage import is_local
 
 ROWS_PER_FILE = 1000
 
@@ -148,19 +149,28 @@ def _write_split(out, new, split, features, row_of, losses) -> int:
         if row is None:
             continue
         if writer is None:
-            path = new / "data" / f"{split}-{part:05d}.parquet"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            writer = ParquetWriter(features=features, path=str(path))
+            stream = _create(new / "data" / f"{split}-{part:05d}.parquet")
+            writer = ParquetWriter(features=features, stream=stream)
         writer.write(row)
         count += 1
         if count % ROWS_PER_FILE == 0:
-            writer.finalize()
-            writer.close()
+            _finish(writer, stream)
             writer, part = None, part + 1
     if writer is not None:
-        writer.finalize()
-        writer.close()
+        _finish(writer, stream)
     return count
+
+
+def _create(path):
+    if is_local(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+    return path.open("wb")
+
+
+def _finish(writer, stream) -> None:
+    writer.finalize()
+    writer.close()
+    stream.close()
 
 
 def _image(sample: Sample, member: str) -> dict[str, Any]:

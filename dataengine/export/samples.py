@@ -16,6 +16,7 @@ from dataengine.params import RecipeError
 from dataengine.schema import SPLITS
 from dataengine.sinks.layout import Layout
 from dataengine.sinks.tars import tar_samples
+from dataengine.storage import open_binary
 
 
 @dataclass
@@ -33,11 +34,11 @@ class Sample:
 
 
 def accepted_samples(out: str | Path, split: str | None = None) -> Iterator[Sample]:
-    layout, rejected = Layout(Path(out)), rejected_keys(out)
+    layout, rejected = Layout(out), rejected_keys(out)
     for shard in layout.complete_shards():
         if split is not None and not shard.startswith(f"{split}-"):
             continue
-        with open(layout.tar(shard), "rb") as stream:
+        with open_binary(layout.tar(shard)) as stream:
             for raw in tar_samples(stream):
                 key = raw.pop("__key__")
                 if key not in rejected:
@@ -46,7 +47,7 @@ def accepted_samples(out: str | Path, split: str | None = None) -> Iterator[Samp
 
 
 def splits_of(out: str | Path) -> list[str]:
-    shards = Layout(Path(out)).complete_shards()
+    shards = Layout(out).complete_shards()
     return [s for s in SPLITS if any(name.startswith(f"{s}-") for name in shards)]
 
 

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from dataengine.corpus.curation import now_utc, read_decisions
 from dataengine.schema import STATUS_OK, STATUS_REJECTED, canonical_json
@@ -27,6 +26,7 @@ from dataengine.sinks.files import atomic_write
 from dataengine.sinks.layout import Layout, check_destination
 from dataengine.sinks.lock import output_lock
 from dataengine.sinks.shard_writer import ShardOrigin, commit_shard
+from dataengine.storage import is_local, open_binary, read_parquet
 
 
 @dataclass
@@ -37,8 +37,8 @@ class ExportSummary:
 
 
 def export_accepted(out: str | Path, new: str | Path) -> ExportSummary:
-    new = check_destination(Path(out), new)
-    source, target = Layout(Path(out)), Layout(new)
+    new = check_destination(out, new)
+    source, target = Layout(out), Layout(new)
     if not source.complete_shards():
         raise FileNotFoundError(f"{out} holds no complete shard; nothing to export")
     if target.complete_shards():
@@ -63,7 +63,7 @@ def _export(source: Layout, target: Layout, out: str | Path) -> ExportSummary:
 def _export_shard(source: Layout, target: Layout, shard: str, rejected: dict) -> tuple[dict, int]:
     """Write one shard of the export; return its stats and how many samples it lost."""
     tar = _kept_members(source.tar(shard), rejected)
-    table = pq.read_table(source.index(shard))
+    table = read_parquet(source.index(shard))
     originals = table.to_pylist()
     rows = [_curate_row(row, rejected.get(row["key"])) for row in originals]
     index = pa.Table.from_pylist(rows, schema=table.schema)  # the source's columns, scores too
@@ -75,7 +75,12 @@ def _export_shard(source: Layout, target: Layout, shard: str, rejected: dict) ->
 def _kept_members(tar_path: Path, rejected: dict) -> bytes:
     """The tar without the rejected samples' members; headers and bytes as they were."""
     buffer = io.BytesIO()
-    with tarfile.open(tar_path) as tar_in, tarfile.open(fileobj=buffer, mode="w") as tar_out:
+    stream = open_binary(tar_path)
+    with (
+        stream,
+        tarfile.open(fileobj=stream) as tar_in,
+        tarfile.open(fileobj=buffer, mode="w") as tar_out,
+    ):
         for info in tar_in:
             if info.name.partition(".")[0] not in rejected:
                 tar_out.addfile(info, tar_in.extractfile(info))
@@ -103,7 +108,7 @@ def _write_run_info(
 ) -> dict:
     original = json.loads(source.run_info.read_text()) if source.run_info.exists() else {}
     info = {
-        "exported_from": str(source.root.resolve()),
+        "exported_from": str(source.root.resolve() if is_local(source.root) else source.root),
         "recipe": original.get("recipe"),
         "seed": original.get("seed"),
         "source_run_ended": original.get("ended"),

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from dataengine.sinks.encode import decode_member
 from dataengine.sinks.layout import Layout
 from dataengine.sinks.tars import tar_samples
+from dataengine.storage import as_path, open_binary, read_parquet, read_parquet_schema
 
 CODE_BYTES = 16
 HASH_SCHEMA = pa.schema(
@@ -54,7 +54,7 @@ def sample_code(meta: dict, members: dict[str, bytes]) -> bytes:
 def hash_shard(tar_path: str) -> pa.Table:
     """Codes of every sample in one shard tar."""
     rows = []
-    with open(tar_path, "rb") as stream:
+    with open_binary(as_path(tar_path)) as stream:
         for sample in tar_samples(stream):
             meta = json.loads(sample["json"])
             rows.append(
@@ -88,7 +88,7 @@ def store(out: Path, shard: str, table: pa.Table) -> None:
 def read_codes(out: Path) -> pa.Table:
     """Every cached code of the complete shards (call after hashing the stale ones)."""
     paths = [cache_path(out, s) for s in Layout(out).complete_shards()]
-    tables = [pq.read_table(p, schema=HASH_SCHEMA) for p in paths]
+    tables = [read_parquet(p, schema=HASH_SCHEMA) for p in paths]
     return pa.concat_tables(tables) if tables else HASH_SCHEMA.empty_table()
 
 
@@ -100,5 +100,5 @@ def _cached_sha(out: Path, shard: str) -> str | None:
     path = cache_path(out, shard)
     if not path.exists():
         return None
-    metadata = pq.read_schema(path).metadata or {}
+    metadata = read_parquet_schema(path).metadata or {}
     return metadata.get(SHA_KEY, b"").decode() or None

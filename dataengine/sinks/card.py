@@ -102,12 +102,12 @@ def describe_run(info: dict[str, Any], by_split: dict[str, int]) -> str:
 
 def write_run_card(out: str | Path, info: dict[str, Any]) -> Path:
     """The card of a run's output folder, from its run record and its shards' stats."""
-    layout = Layout(Path(out))
+    layout = Layout(out)
     by_split: dict[str, int] = {}
     for shard in layout.complete_shards():
         stats = layout.read_stats(shard)
         by_split[stats["split"]] = by_split.get(stats["split"], 0) + stats["samples"]
     header = card_header(list(by_split), "shards/{split}-*.tar", member_features())
-    path = Path(out) / CARD
+    path = layout.root / CARD
     atomic_write(path, render_card(header, describe_run(info, by_split)).encode())
     return path

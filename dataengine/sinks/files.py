@@ -1,31 +1,21 @@
 """Atomic file writes, shared by every writer of the engine: shards, indexes, the curation
-table, mining results, embedding caches. A reader (or a resumed run) never sees half a file,
-whenever the process dies: the bytes go to a temporary name beside the target, are fsynced,
-then renamed over it."""
+table, mining results, embedding caches, on a local disk or an object store. A reader (or a
+resumed run) never sees half a file, whenever the process dies (dataengine/storage.py)."""
 
 from __future__ import annotations
 
 import io
-import os
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from dataengine.storage import as_path, write_bytes
 
-def atomic_write(path: Path, data: bytes) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:  # a full disk, a kill signal turned exception: leave nothing half
-        tmp.unlink(missing_ok=True)
-        raise
+
+def atomic_write(path: Path | Any, data: bytes) -> None:
+    write_bytes(as_path(path), data)
 
 
 def parquet_bytes(table: pa.Table) -> bytes:
@@ -34,5 +24,5 @@ def parquet_bytes(table: pa.Table) -> bytes:
     return buffer.getvalue()
 
 
-def atomic_write_table(path: Path, table: pa.Table) -> None:
+def atomic_write_table(path: Path | Any, table: pa.Table) -> None:
     atomic_write(path, parquet_bytes(table))

@@ -28,6 +28,7 @@ from typing import Any
 from PIL import Image
 
 from dataengine.sinks.layout import Layout
+from dataengine.storage import as_path
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,7 @@ class LatentStore:
     """The latents of one spec beside a corpus."""
 
     def __init__(self, data: str | Path, spec: LatentSpec):
-        self.data, self.spec = Path(data), spec
+        self.data, self.spec = as_path(data), spec
         self.root = self.data / "latents" / spec.name
         self.layout = Layout(self.root)
 
@@ -123,7 +124,7 @@ def find_store(
     """The store of this VAE at these buckets beside the corpus, whatever its dtype, if
     `ace data latents` wrote one."""
     name = LatentSpec(vae_fingerprint, resolution, multiple, 1, 1).name
-    manifest = Path(data) / "latents" / name / "latents.json"
+    manifest = as_path(data) / "latents" / name / "latents.json"
     if not manifest.exists():
         return None
     held = json.loads(manifest.read_text())

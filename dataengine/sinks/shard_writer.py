@@ -40,6 +40,7 @@ from dataengine.schema import (
 from dataengine.sinks.encode import encode_jpeg, encode_png
 from dataengine.sinks.files import atomic_write
 from dataengine.sinks.layout import Layout
+from dataengine.storage import as_path, is_local, open_binary
 
 FIXED_MTIME = 946684800  # 2000-01-01: any constant works; a constant makes tars reproducible
 
@@ -100,7 +101,7 @@ def pack(pair: Pair, params: SinkParams) -> PackedSample:
 
 class ShardWriter:
     def __init__(self, out_dir: str | Path, params: SinkParams | None = None):
-        self.layout = Layout(Path(out_dir))
+        self.layout = Layout(out_dir)
         self.params = params or SinkParams()
 
     def is_complete(self, unit: Unit) -> bool:
@@ -179,7 +180,7 @@ def tar_problem(layout: Layout, shard: str, stats: dict[str, Any]) -> str | None
 
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
-    with open(path, "rb") as f:
+    with open_binary(path) as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
@@ -254,15 +255,16 @@ def shard_stats(origin: ShardOrigin, index: pa.Table, tar: bytes) -> dict[str, A
 
 
 def write_run_info(out_dir: str | Path, info: dict[str, Any]) -> None:
-    atomic_write(
-        Layout(Path(out_dir)).run_info, json.dumps(info, indent=2, sort_keys=True).encode()
-    )
+    atomic_write(Layout(out_dir).run_info, json.dumps(info, indent=2, sort_keys=True).encode())
 
 
 def remove_temporaries(out_dir: str | Path) -> int:
     """Delete leftovers of a killed run (temporary files that never got renamed)."""
     removed = 0
-    for path in Path(out_dir).glob("*/.*.tmp-*"):
+    out_dir = as_path(out_dir)
+    if not is_local(out_dir):  # an object store's uploads leave no temporary
+        return 0
+    for path in out_dir.glob("*/.*.tmp-*"):
         path.unlink(missing_ok=True)
         removed += 1
     return removed

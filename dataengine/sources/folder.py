@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from dataengine.schema import STATUS_READ_ERROR, SourceImage, valid_text
 from dataengine.source import Source, SourceRef
 from dataengine.sources.files import MAX_IMAGE_BYTES, MAX_TEXT_BYTES, RefusedFile, read_bounded
+from dataengine.sources.remote import remote_refs
 
 log = logging.getLogger(__name__)
 
@@ -39,19 +40,23 @@ class FolderSource(Source):
 
     def __init__(self, params: FolderSource.Params):
         self.params = params
-        self.root = os.path.abspath(os.path.expanduser(params.path))
+        self.remote = "://" in params.path  # a URL: listed and read through fsspec
+        self.root = params.path if self.remote else os.path.abspath(os.path.expanduser(params.path))
         self._prefix = os.path.join(self.root, "")  # every walked path starts with it
         self.extensions = {"." + ext.lower().lstrip(".") for ext in params.extensions}
 
     def refs(self) -> list[SourceRef]:
         # Checked here, not in __init__: the runner turns errors of refs() into one recipe
         # error before any work starts, and a recipe can be loaded where the folder is not.
-        _check_folder(self.params.path, self.root, self.extensions)
-        refs = [
-            self._ref(entry, caption_path)
-            for entries in _walk(self.root, self.params.follow_symlinks)
-            for entry, caption_path in self._images(entries)
-        ]
+        if self.remote:
+            refs = remote_refs(self.root, self.extensions)
+        else:
+            _check_folder(self.params.path, self.root, self.extensions)
+            refs = [
+                self._ref(entry, caption_path)
+                for entries in _walk(self.root, self.params.follow_symlinks)
+                for entry, caption_path in self._images(entries)
+            ]
         if not refs:
             raise ValueError(
                 f"folder source: no images found under {self.root} "

@@ -20,7 +20,14 @@ from pathlib import PurePath
 from dataengine.schema import STATUS_MISSING_IMAGE, STATUS_READ_ERROR, SourceImage, valid_text
 from dataengine.sinks.tars import MEMBER_NAME
 from dataengine.source import Source, SourceRef
-from dataengine.sources.files import MAX_IMAGE_BYTES, MAX_TEXT_BYTES, RefusedFile, check_size
+from dataengine.sources.files import (
+    MAX_IMAGE_BYTES,
+    MAX_TEXT_BYTES,
+    RefusedFile,
+    check_size,
+    file_size,
+    open_source,
+)
 from dataengine.sources.folder import clean_caption, failed
 
 log = logging.getLogger(__name__)
@@ -92,7 +99,7 @@ class WebDatasetSource(Source):
 
     def _drop_cut_sample(self, path: str, members: list[tarfile.TarInfo], samples: dict) -> None:
         """Drop the sample the cut fell in; count the bytes after the last whole member."""
-        size = os.path.getsize(path)
+        size = file_size(path)
         whole_end = max(
             (m.offset_data + m.size for m in members if m.offset_data + m.size <= size), default=0
         )
@@ -122,7 +129,7 @@ class WebDatasetSource(Source):
         path, image, caption, info = ref.locator
         try:
             _check_spans(image, caption, info)
-            with open(path, "rb") as f:
+            with open_source(path) as f:
                 data, caption_bytes, info_bytes = [_read_span(f, s) for s in (image, caption, info)]
         except RefusedFile as exc:
             return failed(ref, exc.status, f"{ref.id}: {exc}")
@@ -144,7 +151,7 @@ def scan_tar(path: str) -> tuple[list[tarfile.TarInfo], bool]:
     else at the stop offset means the tar was cut or is corrupt.
     """
     members: list[tarfile.TarInfo] = []
-    with open(path, "rb") as f:
+    with open_source(path) as f:
         try:
             with tarfile.open(fileobj=f, mode="r:") as tar:
                 for member in tar:
@@ -175,7 +182,7 @@ def group_members(members: list[tarfile.TarInfo], path: str) -> dict[str, dict]:
 
 
 def _check_uncompressed(path: str) -> None:
-    with open(path, "rb") as f:
+    with open_source(path) as f:
         head = f.read(6)
     if head.startswith(_COMPRESSED_MAGIC):
         raise ValueError(
@@ -255,7 +262,7 @@ class ParquetSource(Source):
         import pyarrow.parquet as pq
 
         try:
-            with pq.ParquetFile(path) as table:
+            with open_source(path) as f, pq.ParquetFile(f) as table:
                 self._check_columns(table.schema_arrow, path)
                 groups = range(table.num_row_groups)
                 refs = [ref for g in groups for ref in self._row_refs(table, path, stem, g)]
@@ -339,11 +346,17 @@ def _image_column(path: str, stamp: tuple[int, int], group: int, column: str):
     """
     import pyarrow.parquet as pq
 
-    with pq.ParquetFile(path) as table:
+    with open_source(path) as f, pq.ParquetFile(f) as table:
         return table.read_row_group(group, columns=[column]).column(0)
 
 
 def _stamp(path: str) -> tuple[int, int]:
+    if "://" in path:  # an object's stamp: its size and ETag (or modification time)
+        import fsspec
+
+        fs, where = fsspec.core.url_to_fs(path)
+        info = fs.info(where)
+        return str(info.get("ETag") or info.get("mtime") or ""), int(info.get("size") or 0)
     status = os.stat(path)
     return status.st_mtime_ns, status.st_size
 
@@ -374,7 +387,7 @@ def expand_paths(patterns: list[str], suffix: str, source: str) -> list[str]:
     found = []
     for pattern in patterns:
         for item in braceexpand(os.path.expanduser(pattern)):
-            matches = _matches(item, suffix)
+            matches = _url_matches(item, suffix) if "://" in item else _matches(item, suffix)
             if not matches:
                 raise ValueError(
                     f"{source} source: {item!r} names no {suffix} file; fix `paths` (files, "
@@ -382,7 +395,7 @@ def expand_paths(patterns: list[str], suffix: str, source: str) -> list[str]:
                     f"shards/{{00000..00009}}{suffix} are accepted)"
                 )
             found.extend(matches)
-    return sorted({os.path.abspath(path) for path in found})
+    return sorted({path if "://" in path else os.path.abspath(path) for path in found})
 
 
 def _matches(item: str, suffix: str) -> list[str]:
@@ -391,6 +404,21 @@ def _matches(item: str, suffix: str) -> list[str]:
     if os.path.isdir(item):
         return glob.glob(os.path.join(glob.escape(item), f"*{suffix}"))
     return [item] if os.path.isfile(item) else []
+
+
+def _url_matches(item: str, suffix: str) -> list[str]:
+    """The same for a URL (`s3://bucket/shards/*.tar`), through its fsspec filesystem."""
+    import fsspec
+
+    fs, path = fsspec.core.url_to_fs(item)
+    protocol = item.split("://", 1)[0]
+    if any(char in path for char in "*?["):
+        found = [p for p in fs.glob(path) if fs.isfile(p)]
+    elif fs.isdir(path):
+        found = [p for p in fs.glob(f"{path.rstrip('/')}/*{suffix}") if fs.isfile(p)]
+    else:
+        found = [path] if fs.isfile(path) else []
+    return [f"{protocol}://{p}" for p in found]
 
 
 def unique_stems(paths: list[str]) -> dict[str, str]:
