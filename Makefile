@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 OUT ?= data/default
 
-.PHONY: install bytecode data test lint format bench docs clean-data vllm-install vllm-serve train eval
+.PHONY: install bytecode data test lint format bench docs clean-data vllm-install vllm-serve train eval ablation
 
 install: $(STAMP)
 
@@ -74,6 +74,17 @@ train: $(STAMP)
 GUIDANCE ?= 2
 eval: $(STAMP)
 	$(BIN)/ace model eval --ckpt $(RUN) --data $(OUT) --out $(RUN)/eval --guidance $(GUIDANCE)
+
+# Did the data help? The tiny preset on the default corpus and on a copy whose train targets
+# were swapped within each task, two seeds each, judged on the same bench split: the damaged
+# corpus must come out worse beyond the seeds' spread (docs/MODEL.md). About 20 CPU minutes.
+ABLATION ?= data/ablation
+ABLATION_STEPS ?= 300
+ablation: $(STAMP)
+	test -f $(OUT)/run.json || $(MAKE) data
+	test -f $(OUT)-damaged/run.json || $(BIN)/ace data damage $(OUT) --out $(OUT)-damaged --swap-targets
+	$(BIN)/ace -q model ablate --data $(OUT) --data $(OUT)-damaged --name default --name damaged \
+		--preset tiny --steps $(ABLATION_STEPS) --seeds 0 1 --out $(ABLATION)
 
 # docs/TASKS.md and its example strips, from the registered pair makers.
 docs: $(STAMP)

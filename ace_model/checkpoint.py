@@ -58,14 +58,25 @@ def save(run: Path, payload: dict[str, Any]) -> Path:
 
 
 def training_payload(
-    spec: RunSpec, train: TrainConfig, preset: str, step: int, position: Position, state
+    spec: RunSpec,
+    train: TrainConfig,
+    preset: str,
+    step: int,
+    position: Position,
+    state,
+    world_size: int = 1,
 ) -> dict[str, Any]:
+    """What a checkpoint holds. The weights are the bare network's (state.model, never its
+    DDP wrapper), so that a run saved by N ranks loads anywhere; `world_size` (ranks, each
+    with `train.batch_size` samples a step) tells a resumed run whether its data order goes
+    on exactly."""
     return {
         "spec": spec.as_dict(),
         "train": {k: list(v) if isinstance(v, tuple) else v for k, v in vars(train).items()},
         "preset": preset,
         "step": step,
         "position": {"epoch": position.epoch, "batch": position.batch},
+        "world_size": world_size,
         "model": state.model.state_dict(),
         "ema": state.ema.state_dict(),
         "optimizer": state.optimizer.state_dict(),

@@ -1,6 +1,7 @@
 """`ace model train|edit|eval`: the bundled ACE model on the command line.
 
 ace model train --data DIR --preset tiny --out RUN [--steps N] [--resume] [--vae PATH]
+                [--nproc-per-node N]
 ace model edit --ckpt RUN --image IMG [--mask M [--no-keep-unmasked]] --instruction "..."
                [--history IMG TEXT] --out OUT.png
 ace model eval --ckpt RUN --data DIR --out REPORT [--clip PATH]
@@ -28,6 +29,9 @@ def add_commands(groups) -> None:
     _add_train(commands)
     _add_edit(commands)
     _add_eval(commands)
+    from ace_model.ablate_cli import add_command as add_ablate_command
+
+    add_ablate_command(commands)  # ace model ablate
 
 
 def _add_train(commands) -> None:
@@ -56,7 +60,15 @@ def _add_train(commands) -> None:
     train.add_argument("--text-encoder", choices=("minilm", "t5"), default="minilm")
     train.add_argument("--text-path", help="a local T5 folder, with --text-encoder t5")
     train.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda when present)")
-    train.set_defaults(handler=_train)
+    train.add_argument(
+        "--nproc-per-node",
+        type=int,
+        metavar="N",
+        help="train data-parallel on N ranks of this machine (N GPUs, or N CPU processes), "
+        "started by torch.distributed.run; --batch-size is then per rank. Leave it out "
+        "under an external torchrun",
+    )
+    train.set_defaults(handler=_train, train_parser=train)
 
 
 def _add_edit(commands) -> None:
@@ -147,10 +159,14 @@ def _edit_error(args) -> str | None:
 
 
 def _train(args) -> int:
+    from ace_model import distributed
     from ace_model.config import CodecConfig, TextConfig
     from ace_model.train import train
 
+    if args.nproc_per_node is not None:
+        return _launch_ranks(args)
     try:
+        world = distributed.from_env()
         codec = CodecConfig("vae", args.vae) if args.vae else CodecConfig()
         text = TextConfig(args.text_encoder, args.text_path)
         summary = train(
@@ -172,11 +188,53 @@ def _train(args) -> int:
         )
     except (ValueError, FileNotFoundError, FileExistsError) as exc:
         return _fail(str(exc))
-    print(
-        f"step {summary['step']}: loss {summary.get('loss', float('nan')):.4f} -> "
-        f"{summary['checkpoint']}"
-    )
+    if world.main:
+        print(
+            f"step {summary['step']}: loss {summary.get('loss', float('nan')):.4f} -> "
+            f"{summary['checkpoint']}"
+        )
     return 0
+
+
+def _launch_ranks(args) -> int:
+    """`--nproc-per-node N`: the same command without it, as N ranks of torch.distributed.run
+    on this machine (a standalone rendezvous on loopback); its exit status is ours."""
+    import subprocess
+
+    if args.nproc_per_node < 1:
+        return _fail(f"--nproc-per-node is {args.nproc_per_node}; give 1 or more ranks")
+    if "RANK" in os.environ or "WORLD_SIZE" in os.environ:
+        return _fail("--nproc-per-node starts the ranks itself; under torchrun leave it out")
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        f"--nproc-per-node={args.nproc_per_node}",
+        "-m",
+        "ace_cli",
+        *(["--quiet"] if getattr(args, "quiet", False) else []),
+        "model",
+        "train",
+        *_train_flags(args),
+    ]
+    return subprocess.run(command, check=False).returncode
+
+
+def _train_flags(args) -> list[str]:
+    """The `ace model train` flags that give `args` again, less --nproc-per-node."""
+    flags = []
+    for action in args.train_parser._actions:  # argparse lists no actions publicly
+        value = getattr(args, action.dest, None)
+        if not action.option_strings or action.dest in ("help", "nproc_per_node"):
+            continue
+        if isinstance(action, argparse.BooleanOptionalAction) and value is not None:
+            flags.append(action.option_strings[0 if value else 1])  # --x / --no-x
+        elif action.nargs == 0 and value:  # store_true
+            flags.append(action.option_strings[0])
+        elif action.nargs != 0 and value is not None:
+            flags += [action.option_strings[0], str(value)]
+    return flags
 
 
 def _read_image(path: Path, mode: str = "RGB"):

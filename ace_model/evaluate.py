@@ -2,6 +2,12 @@
 beside the identity baseline and a classical one, the shapes world's edit-correctness, CLIP
 metrics when a CLIP folder is given; a report (markdown + JSON) and a strip of examples.
 
+Whole-image metrics reward copying the input on edits that change little, so each sample is
+also measured edit-aware: inside the changed region (the edit mask, or where the target
+differs from the last input) and in the kept region (the rest). The headline counts the
+tasks where the model beats the identity inside the changed region while keeping the kept
+region within KEPT_TOLERANCE.
+
 REPORT/report.md, REPORT/report.json, REPORT/samples.jsonl (one line per sample),
 REPORT/examples.png (per row: the inputs, the model's output, the target).
 """
@@ -21,7 +27,13 @@ import numpy as np
 from ace_model import baselines
 from ace_model.conditioning import LCU
 from ace_model.data import decode_batch, ordered_batches, tensor_rgb
-from ace_model.metrics import edit_correctness, image_metrics
+from ace_model.metrics import (
+    MIN_REGION,
+    changed_region,
+    edit_aware,
+    edit_correctness,
+    image_metrics,
+)
 from ace_model.report import Example, write_report
 from ace_model.sample import Sampler
 from dataengine.corpus.read import corpus_folder
@@ -31,6 +43,8 @@ from dataengine.sinks.layout import Layout
 log = logging.getLogger(__name__)
 METRICS = ("l1", "psnr", "ssim")
 HIGHER_IS_BETTER = {"l1": False, "psnr": True, "ssim": True}
+KEPT_TOLERANCE = 0.05  # mean L1 (0..1) the kept region may move: about 13 of 255 levels
+WHO = ("model", "identity", "classical")
 
 
 @dataclass(frozen=True)
@@ -76,6 +90,8 @@ def score_sample(lcu: LCU, output: np.ndarray, clip) -> dict[str, Any]:
     name, classic = baselines.classical(task, frames, masks)
     row["classical"] = image_metrics(classic, target) if classic is not None else None
     row["classical_method"] = name or None
+    row["edit"] = edit_row(lcu, frames, masks, target, {"model": output, "identity": same,
+                                                       "classical": classic})  # fmt: skip
     scene = ((lcu.meta.get("provenance") or {}).get("scenes") or {}).get("target")
     if scene and edit_correctness(target, scene) == 1.0:
         row["shapes"] = {
@@ -84,6 +100,21 @@ def score_sample(lcu: LCU, output: np.ndarray, clip) -> dict[str, Any]:
         }
     if clip is not None:
         row["clip"] = clip.scores(output, target, same, lcu.meta.get("caption"))
+    return row
+
+
+def edit_row(lcu: LCU, frames, masks, target, outputs: dict) -> dict[str, Any] | None:
+    """The changed and kept regions' metrics of each output (None for a sample with no input
+    to compare with, or no change large enough to measure)."""
+    inputs = [f for f in lcu.meta["frames"] if f["role"] == "input"]
+    role = inputs[-1].get("mask_role", "edit") if inputs else "edit"
+    region = changed_region(frames[-1] if frames else None, masks[-1] if masks else None,
+                            role, target)  # fmt: skip
+    if region is None or region.mean() < MIN_REGION:
+        return None
+    row: dict[str, Any] = {"changed_fraction": float(region.mean())}
+    for who, image in outputs.items():
+        row[who] = edit_aware(image, target, region) if image is not None else None
     return row
 
 
@@ -146,8 +177,9 @@ def _summary_row(row: dict) -> dict:
     """What the per-task table needs of a sample (the full row went to samples.jsonl)."""
     return {
         k: row.get(k)
-        for k in ("task", "model", "identity", "classical", "classical_method", "shapes", "clip")
-    }
+        for k in ("task", "model", "identity", "classical", "classical_method", "shapes", "clip",
+                  "edit")
+    }  # fmt: skip
 
 
 def _keep_example(strips: dict, lcu: LCU, output: np.ndarray, limit: int) -> None:
@@ -182,6 +214,33 @@ def beats(model: dict, baseline: dict | None) -> bool | None:
     return wins >= 2
 
 
+def region_means(rows: list[dict], who: str, region: str) -> dict[str, float] | None:
+    values = [r["edit"][who][region] for r in rows
+              if r.get("edit") and r["edit"].get(who) and r["edit"][who][region]]  # fmt: skip
+    if not values:
+        return None
+    return {m: float(np.mean([v[m] for v in values])) for m in METRICS}
+
+
+def edit_summary(rows: list[dict]) -> dict[str, Any] | None:
+    """Per who, the changed and kept regions' means; and the verdict: the model nearer the
+    target than the identity inside the edit, with the kept region within tolerance."""
+    edited = [r for r in rows if r.get("edit")]
+    if not edited:
+        return None
+    fractions = [r["edit"]["changed_fraction"] for r in edited]
+    summary: dict[str, Any] = {"n": len(edited), "changed_fraction": float(np.mean(fractions))}
+    for who in WHO:
+        summary[who] = {region: region_means(edited, who, region) for region in ("changed", "kept")}
+    model, same = summary["model"], summary["identity"]
+    if model["changed"] and same["changed"]:
+        kept = model["kept"]["l1"] if model["kept"] else 0.0
+        summary["beats_identity_inside"] = model["changed"]["l1"] < same["changed"]["l1"]
+        summary["kept_within_tolerance"] = kept <= KEPT_TOLERANCE
+        summary["win"] = summary["beats_identity_inside"] and summary["kept_within_tolerance"]
+    return summary
+
+
 def task_summary(rows: list[dict]) -> dict[str, Any]:
     model, identity, classic = (mean_metrics(rows, w) for w in ("model", "identity", "classical"))
     summary = {
@@ -203,6 +262,7 @@ def task_summary(rows: list[dict]) -> dict[str, Any]:
             if any(s[who] is not None for s in shapes)
         }
         summary["shapes"]["n"] = len(shapes)
+    summary["edit"] = edit_summary(rows)
     clips = [r["clip"] for r in rows if r.get("clip")]
     if clips:
         names = sorted({k for c in clips for k in c})
@@ -228,4 +288,13 @@ def summarize(rows: list[dict], skipped: int) -> dict[str, Any]:
             "tasks": sum(bool(t["beats_identity"]) for t in comparable),
             "of": len(comparable),
         },
+        "edit_aware": edit_headline(tasks),
     }
+
+
+def edit_headline(tasks: dict[str, dict]) -> dict[str, Any]:
+    """The tasks with a changed region where the model wins inside it and keeps the rest."""
+    judged = {name: t["edit"] for name, t in tasks.items() if t["edit"] and "win" in t["edit"]}
+    wins = sorted(name for name, e in judged.items() if e["win"])
+    return {"tasks": len(wins), "of": len(judged), "kept_tolerance": KEPT_TOLERANCE,
+            "winning": wins}  # fmt: skip

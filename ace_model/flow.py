@@ -12,6 +12,7 @@ small model on little data otherwise spends most of its steps learning to copy.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 
 import torch
 from torch import Tensor
@@ -56,24 +57,52 @@ def masked_mse(pred: Tensor, target: Tensor, mask: Tensor) -> Tensor:
 
 
 def flow_loss(
-    model: LCUDiT, x0: Tensor, cond: Condition, drop_p: float, generator: torch.Generator
+    model: LCUDiT,
+    x0: Tensor,
+    cond: Condition,
+    drop_p: float,
+    generator: torch.Generator,
+    rows: Sequence[int] | None = None,
+    drawn: int | None = None,
 ) -> Tensor:
     """One rectified-flow training loss: random t, noise and instruction dropout from
-    `generator`, velocity error on the target's tokens only (conditions are given, not made)."""
-    b = x0.shape[0]
-    noise = torch.randn(x0.shape, generator=generator).to(x0.device)
-    t = shift_times(sample_t(b, generator), model.config.time_shift).to(x0.device)
-    drop = drop_instructions(b, drop_p, generator).to(x0.device)
+    `generator`, velocity error on the target's tokens only (conditions are given, not made).
+
+    With `rows`, x0 is part of a batch of `drawn` samples (one rank's share of a global
+    batch): the draws are made for all of them, in the order one process makes them, and
+    the rows of x0's samples kept, so that each sample gets the same noise on any number of
+    ranks. `model` may be wrapped in DDP, which keeps the network as `.module`."""
+    config = getattr(model, "module", model).config
+    draws = draw_step(x0.shape, drawn or x0.shape[0], config.time_shift, drop_p, generator)
+    if rows is not None:
+        index = torch.tensor(rows, dtype=torch.long)
+        draws = tuple(d[index] for d in draws)
+    noise, t, drop = (d.to(x0.device) for d in draws)
     pred = model(interpolate(x0, noise, t), t, cond, drop)  # (B, N, token_out)
-    if model.config.prediction == "velocity":
-        goal = noise - x0
-    else:  # the change from the anchor frame: the loss is the error in x0 (v's, times t)
-        goal = x0 - anchor_frame(cond).to(x0.dtype)
-    goal = patchify(goal[:, None], model.config.patch)[:, 0]  # (B, T, token_out)
+    goal = training_goal(config.prediction, x0, noise, cond)
+    goal = patchify(goal[:, None], config.patch)[:, 0]  # (B, T, token_out)
     mask = target_token_mask(pred, goal.shape[1])
     full = torch.zeros_like(pred)
     full[:, -goal.shape[1] :] = goal.to(pred.dtype)
     return masked_mse(pred, full, mask)
+
+
+def training_goal(prediction: str, x0: Tensor, noise: Tensor, cond: Condition) -> Tensor:
+    """What the network should return on the target: the velocity, or the change from the
+    anchor frame (the loss is then the error in x0: the velocity's, times t)."""
+    if prediction == "velocity":
+        return noise - x0
+    return x0 - anchor_frame(cond).to(x0.dtype)
+
+
+def draw_step(
+    shape: torch.Size, batch: int, time_shift: float, drop_p: float, generator: torch.Generator
+) -> tuple[Tensor, Tensor, Tensor]:
+    """Noise (batch, *shape[1:]), times (batch,) and dropped instructions (batch,), drawn in
+    this order: the order decides which sample gets which draw."""
+    noise = torch.randn((batch, *shape[1:]), generator=generator)
+    t = shift_times(sample_t(batch, generator), time_shift)
+    return noise, t, drop_instructions(batch, drop_p, generator)
 
 
 def guided_velocity(

@@ -36,6 +36,69 @@ def image_metrics(output: np.ndarray, target: np.ndarray) -> dict[str, float]:
 
 
 # ============================================================================================
+# Edit-aware: the changed region and the kept region, apart
+# ============================================================================================
+
+# A pixel is changed when a channel moves by more than this (of 255): JPEG's noise on an
+# unchanged pixel stays well under it at the sink's quality (docs/FORMAT.md, masks).
+CHANGE_THRESHOLD = 10
+MIN_REGION = 0.002  # a region of fewer pixels (of the image) has nothing to say
+
+
+def changed_region(
+    last_input: np.ndarray | None, mask: np.ndarray | None, mask_role: str, target: np.ndarray
+) -> np.ndarray | None:
+    """Where the edit is: the last input's mask when it is the region to edit, else where
+    the target differs from the last input (bool HxW); None without an input to compare."""
+    if mask is not None and mask_role == "edit":
+        return mask > 127
+    if last_input is None or last_input.shape != target.shape:
+        return None
+    moved = np.abs(target.astype(np.int16) - last_input.astype(np.int16)).max(axis=2)
+    import cv2
+
+    changed = cv2.morphologyEx(  # isolated noise pixels are not an edit
+        (moved > CHANGE_THRESHOLD).astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)
+    )
+    return changed.astype(bool)
+
+
+def region_metrics(output: np.ndarray, target: np.ndarray, region: np.ndarray) -> dict | None:
+    """L1 and PSNR over the pixels of `region` (and SSIM: its map averaged there)."""
+    if region.mean() < MIN_REGION:
+        return None
+    a, b = output.astype(np.float64)[region], target.astype(np.float64)[region]
+    error = float(((a - b) ** 2).mean())
+    return {
+        "l1": float(np.abs(a - b).mean() / 255.0),
+        "psnr": 100.0 if error == 0 else float(10 * np.log10(255.0**2 / error)),
+        "ssim": _ssim_inside(output, target, region),
+    }
+
+
+def _ssim_inside(output: np.ndarray, target: np.ndarray, region: np.ndarray) -> float:
+    from skimage.metrics import structural_similarity
+
+    side = min(output.shape[:2])
+    window = min(7, side if side % 2 else side - 1)
+    _, full = structural_similarity(
+        target, output, channel_axis=2, data_range=255, win_size=window, full=True
+    )
+    return float(full.mean(axis=2)[region].mean())
+
+
+def edit_aware(output: np.ndarray, target: np.ndarray, changed: np.ndarray | None) -> dict:
+    """{"changed": metrics inside the edit, "kept": metrics outside it} (either None where
+    the region is too small to say anything)."""
+    if changed is None:
+        return {"changed": None, "kept": None}
+    return {
+        "changed": region_metrics(output, target, changed),
+        "kept": region_metrics(output, target, ~changed),
+    }
+
+
+# ============================================================================================
 # Shapes world: is each cell what the target scene says?
 # ============================================================================================
 

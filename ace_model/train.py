@@ -5,6 +5,11 @@ Everything random in step s (noise, times, instruction dropout) comes from a gen
 seeded by (seed, s), and the data stream is replayed to the batch it stopped at; a run
 stopped at step N and resumed to 2N therefore ends with the same weights, on the CPU, as a
 run straight to 2N.
+
+The same code runs data-parallel under torchrun (ace_model/distributed.py): every rank
+streams the same global batches (batch_size samples per rank), decodes and trains on its
+own slice, and draws the step's randomness for the whole batch; the ranks' steps together
+are the step one process would take on the global batch. Only rank 0 logs and saves.
 """
 
 from __future__ import annotations
@@ -20,10 +25,11 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
-from ace_model import checkpoint
+from ace_model import checkpoint, distributed
 from ace_model.conditioning import Condition, codec_targets, pack
 from ace_model.config import CodecConfig, ModelConfig, RunSpec, TextConfig, TrainConfig, preset
 from ace_model.data import Position, ShardStream, decode_batch
+from ace_model.distributed import Share, World
 from ace_model.encoders import TextEncoder, build_codec
 from ace_model.flow import flow_loss
 from ace_model.model import LCUDiT, parameter_count
@@ -44,6 +50,7 @@ class State:
     optimizer: torch.optim.Optimizer
     step: int = 0
     position: Position = field(default_factory=Position)
+    net: torch.nn.Module | None = None  # model's DDP wrapper, which the forward goes through
 
 
 @dataclass
@@ -53,9 +60,8 @@ class Encoders:
 
 
 def pick_device(device: str | None) -> torch.device:
-    if device:
-        return torch.device(device)
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    """`device`, else cuda when present, else cpu (one process; see distributed.device_for)."""
+    return distributed.device_for(World(), device)
 
 
 def autocast(device: torch.device):
@@ -105,27 +111,40 @@ def update_ema(ema: LCUDiT, model: LCUDiT, decay: float, step: int) -> None:
 # ============================================================================================
 
 
-def train_step(state: State, enc: Encoders, lcus, size, train: TrainConfig, device) -> dict:
+def train_step(
+    state: State, enc: Encoders, lcus, size, train: TrainConfig, device, share: Share | None = None
+) -> dict:
     cond = pack(lcus, size, enc.text, enc.codec).to(device)
     x0 = codec_targets(lcus, enc.codec).to(device)
-    return optimise(state, x0, cond, train, device)
+    return optimise(state, x0, cond, train, device, share)
 
 
-def optimise(state: State, x0: torch.Tensor, cond: Condition, train: TrainConfig, device) -> dict:
-    """One optimiser step on packed targets x0 (B, C, h, w) and their conditions."""
+def optimise(
+    state: State,
+    x0: torch.Tensor,
+    cond: Condition,
+    train: TrainConfig,
+    device,
+    share: Share | None = None,
+) -> dict:
+    """One optimiser step on packed targets x0 (B, C, h, w) and their conditions: the whole
+    batch, or this rank's `share` of a global batch (the returned loss is the global mean)."""
+    share = share or Share.whole(x0.shape[0])
     generator = torch.Generator().manual_seed(derive_seed(train.seed, "step", state.step))
     for group in state.optimizer.param_groups:
         group["lr"] = learning_rate(train, state.step)
     state.model.train()
     with autocast(device):
-        loss = flow_loss(state.model, x0, cond, train.drop_text, generator)
+        net = state.net or state.model  # through DDP, whose backward averages over ranks
+        loss = flow_loss(net, x0, cond, train.drop_text, generator, share.rows, share.drawn)
     state.optimizer.zero_grad(set_to_none=True)
-    loss.backward()
+    (loss * share.weight).backward()
     grad_norm = torch.nn.utils.clip_grad_norm_(state.model.parameters(), train.grad_clip)
     state.optimizer.step()
-    update_ema(state.ema, state.model, train.ema_decay, state.step)
+    update_ema(state.ema, state.model, train.ema_decay, state.step)  # alike on every rank
     state.step += 1
-    return {"loss": loss.item(), "grad_norm": grad_norm.item()}
+    mean = distributed.all_sum(loss.detach().float() * share.part)
+    return {"loss": mean.item(), "grad_norm": grad_norm.item()}
 
 
 # ============================================================================================
@@ -176,6 +195,21 @@ def complete_spec(spec: RunSpec, enc: Encoders) -> RunSpec:
     return dataclasses.replace(spec, model=model)
 
 
+@dataclass
+class Run:
+    """One training run as the loop sees it."""
+
+    data: Path
+    folder: Path
+    preset: str
+    spec: RunSpec
+    settings: TrainConfig
+    enc: Encoders
+    device: torch.device
+    world: World = field(default_factory=World)
+    progress: bool = True
+
+
 def train(
     data: str | Path,
     run: str | Path,
@@ -192,11 +226,13 @@ def train(
     """Train (or resume) a run into `run`; returns a summary of the last logged interval.
 
     `model` replaces the preset's network (its text width and channels still come from the
-    encoders); `overrides` replace TrainConfig fields."""
-    data, run = as_path(data), Path(run)  # the corpus may be a URL; the run is local
+    encoders); `overrides` replace TrainConfig fields. Under torchrun every rank calls this
+    alike (`batch_size` is then per rank) and gets the same summary."""
+    data, folder = as_path(data), Path(run)  # the corpus may be a URL; the run is local
+    world = distributed.from_env()
     spec, train_cfg, payload = prepare(
         data,
-        run,
+        folder,
         preset_name,
         text or TextConfig(),
         codec or CodecConfig(),
@@ -204,58 +240,119 @@ def train(
         model,
         overrides,
     )
-    dev = pick_device(device)
-    enc = Encoders(TextEncoder(spec.text, dev), build_codec(spec.codec, dev))
-    spec = complete_spec(spec, enc)
-    state = (
-        restore_state(payload, spec, train_cfg, dev) if payload else new_state(spec, train_cfg, dev)
-    )
-    name = payload["preset"] if payload else preset_name
-    run.mkdir(parents=True, exist_ok=True)
+    dev = distributed.device_for(world, device)
+    with distributed.process_group(world, dev):
+        enc = Encoders(TextEncoder(spec.text, dev), build_codec(spec.codec, dev))
+        spec = complete_spec(spec, enc)
+        name = payload["preset"] if payload else preset_name
+        setup = Run(data, folder, name, spec, train_cfg, enc, dev, world, progress and world.main)
+        return _loop(setup, _start(setup, payload))
+
+
+def _start(run: Run, payload: dict | None) -> State:
+    """The state to train from, on this rank's device, wrapped for data parallelism."""
+    if payload is None:
+        state = new_state(run.spec, run.settings, run.device)
+    else:
+        state = restore_state(payload, run.spec, run.settings, run.device)
+        state.position = resumed_position(payload, run.world)
+    state.net = distributed.wrap(state.model, run.world, run.device)
+    run.folder.mkdir(parents=True, exist_ok=True)
     log.info(
-        "%s: %s, %.2fM parameters, on %s, from step %d to %d",
-        run,
-        name,
+        "%s: %s, %.2fM parameters, on %s x %d (%d samples a step), from step %d to %d",
+        run.folder,
+        run.preset,
         parameter_count(state.model) / 1e6,
-        dev,
+        run.device.type,
+        run.world.size,
+        run.settings.batch_size * run.world.size,
         state.step,
-        train_cfg.steps,
+        run.settings.steps,
     )
-    return _loop(data, run, name, spec, train_cfg, state, enc, dev, progress)
+    return state
 
 
-def _loop(data, run, name, spec, train_cfg, state, enc, dev, progress) -> dict[str, Any]:
-    multiple = spec.model.patch * enc.codec.factor
+def resumed_position(payload: dict, world: World) -> Position:
+    """Where the stream resumes. At the world size that saved the run, exactly where it
+    stopped; at another one the global batch differs, so the epoch's batch plan does too:
+    about as many samples into the same epoch (and the step count goes on)."""
+    position = Position(**payload["position"])
+    saved = int(payload.get("world_size", 1))
+    if saved == world.size:
+        return position
+    log.warning(
+        "resuming a run of %d ranks on %d: the global batch changes, so the data order "
+        "from here is not the one the run would have had (exact resume needs %d ranks)",
+        saved,
+        world.size,
+        saved,
+    )
+    return Position(position.epoch, position.batch * saved // world.size)
+
+
+def _loop(run: Run, state: State) -> dict[str, Any]:
+    settings, world = run.settings, run.world
+    multiple = run.spec.model.patch * run.enc.codec.factor
     stream = ShardStream(
-        data,
+        run.data,
         "train",
-        train_cfg.batch_size,
-        buckets(train_cfg.resolution, multiple),
-        train_cfg.seed,
-        train_cfg.shuffle_buffer,
-        precomputed_latents(data, spec, train_cfg.resolution, multiple),
+        settings.batch_size * world.size,  # every rank plans the global batches alike
+        buckets(settings.resolution, multiple),
+        settings.seed,
+        settings.shuffle_buffer,
+        precomputed_latents(run.data, run.spec, settings.resolution, multiple),
     )
-    meter = Meter(run / "metrics.jsonl")
-    bar = tqdm(total=train_cfg.steps, initial=state.step, disable=not progress, desc="train")
+    meter = Meter(run.folder / "metrics.jsonl" if world.main else None, world.size)
+    bar = tqdm(total=settings.steps, initial=state.step, disable=not run.progress, desc="train")
     batches = stream.batches(state.position)
-    while state.step < train_cfg.steps:
+    while state.step < settings.steps:
         position, size, raws = next(batches)
-        lcus, skipped = decode_batch(raws, size)
         state.position = position
-        meter.skipped(skipped)
-        if not lcus:
+        if not _step_on(run, state, size, raws, meter):
             continue
-        meter.add(train_step(state, enc, lcus, size, train_cfg, dev), len(lcus))
         bar.update(1)
-        if state.step % train_cfg.log_every == 0 or state.step == train_cfg.steps:
+        if state.step % settings.log_every == 0 or state.step == settings.steps:
             bar.set_postfix(loss=f"{meter.write(state.step, position):.4f}")
-        if state.step % train_cfg.checkpoint_every == 0 or state.step == train_cfg.steps:
-            checkpoint.save(
-                run,
-                checkpoint.training_payload(spec, train_cfg, name, state.step, position, state),
+        if world.main and (
+            state.step % settings.checkpoint_every == 0 or state.step == settings.steps
+        ):
+            payload = checkpoint.training_payload(
+                run.spec, settings, run.preset, state.step, position, state, world.size
             )
+            checkpoint.save(run.folder, payload)
     bar.close()
-    return {"step": state.step, "checkpoint": str(checkpoint.latest(run)), **meter.last}
+    distributed.barrier(world)  # rank 0's last checkpoint is on disk before any rank returns
+    return {"step": state.step, "checkpoint": str(checkpoint.latest(run.folder)), **meter.last}
+
+
+def _step_on(run: Run, state: State, size, raws: list[dict], meter: Meter) -> bool:
+    """Decode this rank's slice of a global batch and take the step on it; False, on every
+    rank alike, when no sample of the whole batch decodes."""
+    decoded = [decode_batch([raw], size) for raw in distributed.slice_of(raws, run.world)]
+    lcus = [lcu for one, _ in decoded for lcu in one]
+    reasons = [reason for _, failed in decoded for reason in failed]
+    ok = [bool(one) for one, _ in decoded]
+    everywhere = distributed.decoded_everywhere(ok, len(raws), run.world)
+    share = distributed.share_of(everywhere, run.world)
+    meter.skipped(reasons, len(raws) - share.drawn)
+    if share.drawn == 0:
+        return False
+    if not lcus:
+        lcus, share = _borrowed(raws, everywhere, size), share.borrow()
+    values = train_step(state, run.enc, lcus, size, run.settings, run.device, share)
+    meter.add(values, share.drawn)
+    return True
+
+
+def _borrowed(raws: list[dict], everywhere: torch.Tensor, size) -> list:
+    """Another rank's first decoded sample, for a rank with none (see Share.borrow)."""
+    raw = raws[int(everywhere.nonzero()[0])]
+    lcus, failed = decode_batch([raw], size)
+    if not lcus:  # it decoded on its own rank: the ranks do not read the same corpus
+        raise RuntimeError(
+            f"{failed[0]} here, but it decoded on another rank; give every rank the same --data"
+        )
+    return lcus
 
 
 def precomputed_latents(data: Path, spec: RunSpec, resolution: int, multiple: int) -> dict:
@@ -283,8 +380,8 @@ def precomputed_latents(data: Path, spec: RunSpec, resolution: int, multiple: in
 class Meter:
     """Averages over a logging interval, appended to metrics.jsonl as one line each."""
 
-    def __init__(self, path: Path):
-        self.path = path
+    def __init__(self, path: Path | None, world_size: int = 1):
+        self.path, self.world_size = path, world_size  # no path: a rank that does not write
         self.last: dict[str, Any] = {}
         self._reset()
 
@@ -297,10 +394,11 @@ class Meter:
         self.norms.append(values["grad_norm"])
         self.samples += samples
 
-    def skipped(self, reasons: list[str]) -> None:
+    def skipped(self, reasons: list[str], count: int | None = None) -> None:
+        """Warn of this rank's skipped samples; count those of every rank (`count`)."""
         for reason in reasons[:3]:
             log.warning("skipped sample %s", reason)
-        self.skips += len(reasons)
+        self.skips += len(reasons) if count is None else count
 
     def write(self, step: int, position: Position) -> float:
         seconds = time.perf_counter() - self.since
@@ -312,8 +410,10 @@ class Meter:
             "samples_per_s": self.samples / seconds if seconds > 0 else None,
             "skipped": self.skips,
             "epoch": position.epoch,
+            "world_size": self.world_size,
         }
-        with self.path.open("a") as f:
-            f.write(json.dumps(self.last) + "\n")
+        if self.path is not None:
+            with self.path.open("a") as f:
+                f.write(json.dumps(self.last) + "\n")
         self._reset()
         return self.last["loss"]

@@ -27,6 +27,7 @@ def add_commands(commands) -> None:
     _add_audit(commands)
     _add_curate(commands)
     _add_export(commands)
+    _add_damage(commands)
 
 
 def _add_validate(commands) -> None:
@@ -106,9 +107,42 @@ def _add_export(commands) -> None:
     export.set_defaults(handler=_export)
 
 
+def _add_damage(commands) -> None:
+    damage = commands.add_parser(
+        "damage", help="a copy of a corpus with its train samples made wrong, for ablations"
+    )
+    damage.add_argument("out", type=as_path, help="a corpus folder or URL")
+    damage.add_argument("--out", dest="new", required=True, metavar="NEW")
+    damage.add_argument(
+        "--swap-targets", action="store_true", help="give each train sample another's target "
+        "of the same task"
+    )  # fmt: skip
+    damage.add_argument(
+        "--shuffle-instructions", type=float, default=0.0, metavar="F",
+        help="give this fraction of train samples an instruction of another task",
+    )  # fmt: skip
+    damage.add_argument("--seed", type=int, default=0)
+    damage.set_defaults(handler=_damage)
+
+
 # --------------------------------------------------------------------------------------------
 # Handlers
 # --------------------------------------------------------------------------------------------
+
+
+def _damage(args) -> int:
+    from dataengine.corpus.damage import Damage, damage_corpus
+
+    damage = Damage(args.swap_targets, args.shuffle_instructions, args.seed)
+    try:
+        done = damage_corpus(args.out, args.new, damage)
+    except (FileNotFoundError, ValueError) as exc:
+        raise RecipeError(str(exc)) from None
+    print(
+        f"damaged {args.new}: {done['target']} train targets swapped, {done['instruction']} "
+        "instructions shuffled; val and bench copied as they are"
+    )
+    return 0
 
 
 def _validate(args) -> int:

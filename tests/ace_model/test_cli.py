@@ -206,3 +206,43 @@ def test_train_errors_name_the_fix(reference, tmp_path, capsys):
         == 2
     )
     assert "--vae PATH" in capsys.readouterr().err
+
+
+def test_nproc_per_node_relaunches_the_same_train_command(tmp_path, monkeypatch, capsys):
+    """`--nproc-per-node N` runs torch.distributed.run on the same flags, less its own."""
+    import subprocess
+
+    from ace_model import cli
+
+    argv = ["--data", str(tmp_path), "--out", str(tmp_path / "r"), "--steps", "3"]
+    argv += ["--no-activation-checkpointing", "--resume", "--nproc-per-node", "2"]
+    parser = argparse.ArgumentParser(prog="ace")
+    add_commands(parser.add_subparsers(dest="group", required=True))
+    args = parser.parse_args(["model", "train", *argv])
+    flags = cli._train_flags(args)
+    assert "--nproc-per-node" not in flags and "--no-activation-checkpointing" in flags
+    again = parser.parse_args(["model", "train", *flags])
+    assert vars(again) == {**vars(args), "nproc_per_node": None}
+    launched = []
+    monkeypatch.setattr(
+        subprocess,
+        "run",
+        lambda command, check: launched.append(command) or argparse.Namespace(returncode=0),
+    )
+    assert args.handler(args) == 0
+    assert launched[0][1:6] == [
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc-per-node=2",
+        "-m",
+    ]
+    assert launched[0][6:9] == ["ace_cli", "model", "train"] and launched[0][9:] == flags
+
+    monkeypatch.setenv("RANK", "0")
+    assert args.handler(args) == 2
+    assert "under torchrun leave it out" in capsys.readouterr().err
+    monkeypatch.delenv("RANK")
+    args.nproc_per_node = 0
+    assert args.handler(args) == 2
+    assert "give 1 or more ranks" in capsys.readouterr().err

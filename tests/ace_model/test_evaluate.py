@@ -87,6 +87,14 @@ def test_bench_report(reference, micro_run, tmp_path):
     assert len(lines) == len(index) and set(json.loads(lines[0])) >= {"key", "model", "identity"}
     table = (out / "report.md").read_text()
     assert all(f"| {task} | " in table for task in report["tasks"])
+    head = report["edit_aware"]  # inpainting's mask and grayscale's change are regions
+    judged = [t for t, s in report["tasks"].items() if s["edit"] and "win" in s["edit"]]
+    assert {"inpainting", "grayscale"} <= set(judged) and head["of"] == len(judged)
+    assert head["tasks"] == len(head["winning"]) <= head["of"]
+    inpainting = report["tasks"]["inpainting"]["edit"]
+    assert inpainting["identity"]["kept"]["l1"] < 0.02  # the identity keeps what it must
+    assert inpainting["identity"]["changed"]["l1"] > inpainting["identity"]["kept"]["l1"]
+    assert f"on **{head['tasks']} of {head['of']}** tasks that have a changed region" in table
     with Image.open(out / "examples.png") as strip:
         assert strip.height == 3 * (16 + 128 + 18 + 4)  # three rows: labels, tiles, caption
 

@@ -1,0 +1,213 @@
+"""Data parallelism in one place: who this process is, its device, the process group's start
+and end, and how one global batch is shared out between the ranks.
+
+torchrun (`torch.distributed.run`) sets RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR and
+MASTER_PORT; without them this process is rank 0 of 1 and nothing here talks to anyone, so
+the same trainer runs on one CPU and under torchrun, on one node or many (SLURM included).
+NCCL on GPUs (rank r of a node on cuda:LOCAL_RANK), gloo on the CPU.
+
+Every rank reads the same global stream and decodes its slice `raws[rank::world]` of each
+global batch; `Share` says where its samples stand in the batch a one-rank run would pack,
+so that every random draw of a step can be made for the whole batch and sliced alike.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+
+import torch
+import torch.distributed as dist
+
+# Longest wait for the other ranks in one collective: more than any step or checkpoint
+# save takes, so that a rank that died outside torchrun (which would stop the others
+# itself) ends its peers with an error instead of leaving them waiting forever.
+TIMEOUT = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class World:
+    rank: int = 0
+    size: int = 1
+    local_rank: int = 0
+
+    @property
+    def main(self) -> bool:
+        """Rank 0: the one that logs, writes metrics.jsonl and saves checkpoints."""
+        return self.rank == 0
+
+
+def from_env(environ: Mapping[str, str] = os.environ) -> World:
+    """This process's place in the world, from torchrun's variables (none: rank 0 of 1)."""
+    if "RANK" not in environ and "WORLD_SIZE" not in environ:
+        return World()
+    try:
+        world = World(
+            int(environ["RANK"]), int(environ["WORLD_SIZE"]), int(environ.get("LOCAL_RANK", 0))
+        )
+    except (KeyError, ValueError) as exc:
+        raise ValueError(
+            f"RANK and WORLD_SIZE must both be integers ({exc}); start the ranks with "
+            "torchrun or `ace model train --nproc-per-node N`"
+        ) from None
+    if not 0 <= world.rank < world.size:
+        raise ValueError(f"RANK {world.rank} is outside WORLD_SIZE {world.size}; fix the launcher")
+    return world
+
+
+def device_for(world: World, requested: str | None) -> torch.device:
+    """The device this rank trains on: `requested` alone, or cuda:LOCAL_RANK under torchrun
+    when the GPU is asked for or present (several ranks cannot share one named GPU)."""
+    if world.size == 1:
+        if requested:
+            return torch.device(requested)
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    chosen = torch.device(requested) if requested else None
+    if chosen is not None and chosen.type == "cuda" and chosen.index is not None:
+        raise ValueError(
+            f"--device {requested} names one GPU for all {world.size} ranks; pass --device "
+            "cuda (rank r of a node takes cuda:LOCAL_RANK) or cpu"
+        )
+    wants_gpu = chosen.type == "cuda" if chosen else torch.cuda.is_available()
+    if not wants_gpu:
+        return chosen or torch.device("cpu")
+    if world.local_rank >= torch.cuda.device_count():
+        raise ValueError(
+            f"LOCAL_RANK {world.local_rank} needs GPU {world.local_rank}, and this node has "
+            f"{torch.cuda.device_count()}; start at most that many ranks per node "
+            "(--nproc-per-node), or pass --device cpu"
+        )
+    return torch.device("cuda", world.local_rank)
+
+
+@contextlib.contextmanager
+def process_group(world: World, device: torch.device) -> Iterator[None]:
+    """The default process group for the length of the block, torn down however it ends
+    (one rank only: no group at all)."""
+    if world.size == 1:
+        yield
+        return
+    gpu = device.type == "cuda"
+    if gpu:
+        torch.cuda.set_device(device)
+    dist.init_process_group(
+        "nccl" if gpu else "gloo",
+        rank=world.rank,
+        world_size=world.size,
+        timeout=TIMEOUT,
+        device_id=device if gpu else None,  # NCCL binds this rank's GPU at once
+    )
+    try:
+        with _warnings_only_off_main(world):
+            yield
+    finally:
+        dist.destroy_process_group()
+
+
+@contextlib.contextmanager
+def _warnings_only_off_main(world: World) -> Iterator[None]:
+    """Progress is rank 0's to log; the other ranks still warn (a sample of theirs skipped)."""
+    loggers = [logging.getLogger(name) for name in ("ace_model", "dataengine")]
+    levels = [logger.level for logger in loggers]
+    if not world.main:
+        for logger in loggers:
+            logger.setLevel(max(logger.getEffectiveLevel(), logging.WARNING))
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
+
+
+def wrap(model: torch.nn.Module, world: World, device: torch.device) -> torch.nn.Module:
+    """The module the training forward pass goes through: DDP, which averages gradients
+    over the ranks in the backward pass, or the model itself on one rank.
+
+    FSDP2 (sharding parameters and optimizer state) is not done: every rank holds a whole
+    replica, which fits the presets up to ace-0.6b on one 80 GB GPU (docs/MODEL.md)."""
+    if world.size == 1:
+        return model
+    from torch.nn.parallel import DistributedDataParallel
+
+    return DistributedDataParallel(
+        model, device_ids=[device.index] if device.type == "cuda" else None
+    )
+
+
+def all_sum(values: torch.Tensor) -> torch.Tensor:
+    """The sum over the ranks of `values` (on one rank: `values`)."""
+    if dist.is_available() and dist.is_initialized():
+        values = values.clone()
+        dist.all_reduce(values)
+    return values
+
+
+def barrier(world: World) -> None:
+    if world.size > 1:
+        dist.barrier()
+
+
+# ============================================================================================
+# Sharing a global batch
+# ============================================================================================
+
+
+@dataclass(frozen=True)
+class Share:
+    """This rank's part of one global batch, once every rank has decoded its slice.
+
+    rows: where this rank's decoded samples stand among the global batch's decoded samples
+    (the order a one-rank run packs them in); drawn: how many those are, over all ranks;
+    part: this rank's fraction of them (0 for a borrowed sample, see `borrow`)."""
+
+    rows: tuple[int, ...]
+    drawn: int
+    part: float
+    world: int = 1
+
+    @classmethod
+    def whole(cls, batch: int) -> Share:
+        """One rank training on the whole batch."""
+        return cls(tuple(range(batch)), batch, 1.0)
+
+    @property
+    def weight(self) -> float:
+        """This rank's mean loss times this is what DDP averages: the ranks' gradients then
+        average to the gradient of the mean over all `drawn` samples, however unevenly a
+        batch divides (part * world; 1 on one rank)."""
+        return self.part * self.world
+
+    def borrow(self) -> Share:
+        """A rank left without a sample (a global batch smaller than the world, or all of
+        its slice failing to decode) still runs the step on a sample of another rank's with
+        weight 0: DDP needs every rank's backward pass, and a zero gradient adds nothing."""
+        return Share((0,), self.drawn, 0.0, self.world)
+
+
+def slice_of(items: list, world: World) -> list:
+    """This rank's slice of a global batch: every world-th item, from its rank on."""
+    return items[world.rank :: world.size]
+
+
+def share_of(decoded: torch.Tensor, world: World) -> Share:
+    """This rank's Share, from `decoded` (bool, one per sample of the global batch: whether
+    the rank holding it decoded it), which is the same on every rank."""
+    order = torch.cumsum(decoded.long(), 0) - 1  # place among the decoded samples
+    mine = torch.arange(world.rank, len(decoded), world.size)
+    rows = tuple(int(order[i]) for i in mine if decoded[i])
+    drawn = int(decoded.sum())
+    return Share(rows, drawn, len(rows) / drawn if drawn else 0.0, world.size)
+
+
+def decoded_everywhere(ok: list[bool], batch: int, world: World) -> torch.Tensor:
+    """Every rank's decode results (`ok` for its slice) over the whole global batch."""
+    mine = torch.zeros(batch, dtype=torch.int32)
+    mine[world.rank :: world.size] = torch.tensor(ok, dtype=torch.int32)
+    if world.size > 1:  # gloo and NCCL both reduce on the process group's device
+        device = "cuda" if dist.get_backend() == "nccl" else "cpu"
+        mine = all_sum(mine.to(device)).cpu()
+    return mine.bool()
