@@ -125,7 +125,22 @@ def compare(results: dict[str, list[dict]], baseline: str) -> dict[str, Any]:
             figure: _difference(corpora[baseline][figure], summary[figure], higher)
             for figure, higher in FIGURES.items()
         }
-    return {"baseline": baseline, "corpora": corpora}
+    return {"baseline": baseline, "corpora": corpora, "tasks": per_task(results, baseline)}
+
+
+def per_task(results: dict[str, list[dict]], baseline: str) -> dict[str, dict]:
+    """task -> per corpus its changed-region L1 over seeds, and against the baseline the
+    difference and whether it is beyond the spread (tasks every run judged)."""
+    tables = {name: [run["per_task_changed_l1"] for run in runs] for name, runs in results.items()}
+    shared = set.intersection(*(set(t) for runs in tables.values() for t in runs))
+    tasks = {}
+    for task in sorted(shared):
+        spreads = {name: _spread([t[task] for t in runs]) for name, runs in tables.items()}
+        tasks[task] = {"changed_l1": spreads, "against_" + baseline: {
+            name: _difference(spreads[baseline], spread, higher_is_better=False)
+            for name, spread in spreads.items() if name != baseline
+        }}  # fmt: skip
+    return tasks
 
 
 def _spread(values: list[float]) -> dict[str, float] | None:
@@ -155,7 +170,8 @@ def markdown(report: dict[str, Any]) -> str:
         f"`{settings['bench'] or settings['corpora'][0]}`. A difference counts only beyond the "
         "spread: the seeds' ranges of the two corpora do not overlap.",
         "",
-        f"| corpus | tasks won inside the edit | changed L1 | kept L1 | against {base} |",
+        f"| corpus | tasks won inside the edit (of {_judged(report)}) | changed L1 | kept L1 "
+        f"| against {base} |",
         "|---|---|---|---|---|",
     ]
     for name, s in report["corpora"].items():
@@ -168,7 +184,29 @@ def markdown(report: dict[str, Any]) -> str:
             f"| {name} | {_cell(s['wins'], 1)} | {_cell(s['changed_l1'], 3)} | "
             f"{_cell(s['kept_l1'], 3)} | {verdict} |"
         )
-    return "\n".join(lines) + "\n"
+    return "\n".join([*lines, *_task_lines(report)]) + "\n"
+
+
+def _task_lines(report: dict[str, Any]) -> list[str]:
+    """Per task, the changed-region L1 of each corpus, and how each compares with the base."""
+    base, names = report["baseline"], list(report["corpora"])
+    lines = ["", "Per task: the model's L1 inside the changed region (lower is better).", "",
+             f"| task | {' | '.join(names)} | against {base} |",
+             "|---|" + "---|" * (len(names) + 1)]  # fmt: skip
+    for task, row in report.get("tasks", {}).items():
+        cells = [_cell(row["changed_l1"][name], 3) for name in names]
+        verdicts = "; ".join(
+            f"{name}: {v['verdict']} ({v['delta']:+.3f})"
+            for name, v in row["against_" + base].items() if v is not None
+        )  # fmt: skip
+        lines.append(f"| {task} | {' | '.join(cells)} | {verdicts} |")
+    return lines
+
+
+def _judged(report: dict[str, Any]) -> str:
+    """How many tasks the runs judged inside the edit (a range where runs differ)."""
+    counts = sorted({run["of"] for s in report["corpora"].values() for run in s["runs"]})
+    return str(counts[0]) if len(counts) == 1 else f"{counts[0]}..{counts[-1]}"
 
 
 def _cell(spread: dict | None, digits: int) -> str:

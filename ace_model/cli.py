@@ -297,9 +297,12 @@ def _eval(args) -> int:
         report = evaluate(args.ckpt, args.data, args.out, settings, args.device)
     except (ValueError, FileNotFoundError, FileExistsError) as exc:
         return _fail(str(exc))
-    wins = report["beats_identity"]
+    wins, edits = report["beats_identity"], report.get("edit_aware")
     print((args.out / "report.md").read_text())
-    print(f"beats identity on {wins['tasks']} of {wins['of']} tasks -> {args.out}")
+    inside = f"wins inside the edit on {edits['tasks']} of {edits['of']} tasks, " if edits else ""
+    print(
+        f"{inside}beats identity on whole images on {wins['tasks']} of {wins['of']} -> {args.out}"
+    )
     return 0
 
 

@@ -11,9 +11,9 @@ from ace_model.ablate import AblationSettings, ablate, compare, figures
 from dataengine.corpus.damage import Damage, damage_corpus
 
 
-def run(wins: int, changed: float, kept: float) -> dict:
+def run(wins: int, changed: float, kept: float, **tasks: float) -> dict:
     return {"wins": wins, "of": 5, "changed_l1": changed, "kept_l1": kept,
-            "per_task_changed_l1": {}}  # fmt: skip
+            "per_task_changed_l1": tasks}  # fmt: skip
 
 
 def test_a_difference_counts_only_beyond_the_spread():
@@ -26,6 +26,18 @@ def test_a_difference_counts_only_beyond_the_spread():
                                  "verdict": "worse"}  # fmt: skip
     assert versus["changed_l1"]["verdict"] == "within the spread"  # 0.21 lies in 0.20..0.22
     assert versus["wins"]["verdict"] == "within the spread"  # 3 is in both ranges
+
+
+def test_each_task_is_compared_on_its_changed_region_where_every_run_judged_it():
+    results = {
+        "clean": [run(1, 0.2, 0.0, deblur=0.10, inpaint=0.30), run(1, 0.2, 0.0, deblur=0.12)],
+        "damaged": [run(1, 0.2, 0.0, deblur=0.20, inpaint=0.10), run(1, 0.2, 0.0, deblur=0.11)],
+    }
+    tasks = compare(results, "clean")["tasks"]
+    assert list(tasks) == ["deblur"]  # inpaint: not judged in every run
+    assert tasks["deblur"]["changed_l1"]["damaged"] == {"mean": pytest.approx(0.155),
+                                                       "min": 0.11, "max": 0.20}  # fmt: skip
+    assert tasks["deblur"]["against_clean"]["damaged"]["verdict"] == "within the spread"
 
 
 def test_figures_read_the_edit_aware_headline_of_a_report():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 
 import numpy as np
 import pytest
@@ -159,7 +160,8 @@ def test_eval_prints_the_table(cli_run, reference, tmp_path, capsys):
         == 0
     )
     printed = capsys.readouterr().out
-    assert "| task | n |" in printed and "beats identity on" in printed
+    assert "| task | n |" in printed and "beats identity on whole images on" in printed
+    assert re.search(r"wins inside the edit on \d+ of [1-9]\d* tasks", printed)
     assert (out / "report.md").is_file() and (out / "examples.png").is_file()
 
 
