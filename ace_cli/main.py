@@ -29,6 +29,8 @@ def main(argv: list[str] | None = None) -> int:
     # at INFO each optimised build it could not load before it loads the generic one).
     for name in ("dataengine", "ace_model", "captioner", "pipelines"):
         logging.getLogger(name).setLevel(logging.WARNING if args.quiet else logging.INFO)
+    if args.quiet:  # Hugging Face's own bars (transformers' "Loading weights"), here and in
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # the processes it starts
     try:
         code = args.handler(args)
         sys.stdout.flush()  # here, where a reader gone away is handled, not at the exit

@@ -170,6 +170,7 @@ def test_ace_model_train_nproc_per_node_2(reference, tmp_path):
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.count("step 2: loss") == 1  # printed by rank 0 alone
+    assert "Loading weights" not in done.stderr  # --quiet reaches the ranks' libraries
     rows = [json.loads(line) for line in (run / "metrics.jsonl").open()]
     assert [(row["step"], row["world_size"]) for row in rows] == [(2, 2)]
     payload = checkpoint.load(run)
