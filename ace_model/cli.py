@@ -112,7 +112,14 @@ def _add_edit(commands) -> None:
 def _add_eval(commands) -> None:
     ev = commands.add_parser("eval", help="evaluate a checkpoint on the bench split")
     ev.add_argument("--ckpt", type=Path, required=True, help="a checkpoint or a run folder")
-    ev.add_argument("--data", type=as_path, required=True, help="a corpus (a folder or URL)")
+    corpus = ev.add_mutually_exclusive_group(required=True)
+    corpus.add_argument("--data", type=as_path, help="a corpus (a folder or URL)")
+    corpus.add_argument(
+        "--bench",
+        type=as_path,
+        help="a frozen benchmark (`ace data bench`): its members are checked against its "
+        "manifest first, then every sample in it is evaluated",
+    )
     ev.add_argument("--out", type=Path, required=True, help="the report folder")
     ev.add_argument("--split", default="bench", choices=("bench", "val", "train"))
     ev.add_argument("--clip", help="an open_clip folder for the CLIP metrics")
@@ -285,8 +292,16 @@ def _eval(args) -> int:
     problem = _sampling_error(args)
     if problem:
         return _fail(problem)
+    manifest = None
+    if args.bench is not None:
+        from dataengine.corpus.bench import check_bench
+
+        try:
+            manifest = check_bench(args.bench)
+        except (ValueError, FileNotFoundError) as exc:
+            return _fail(str(exc))
     settings = EvalSettings(
-        split=args.split,
+        split=None if manifest else args.split,
         steps=args.steps,
         guidance=args.guidance,
         seed=args.seed,
@@ -294,7 +309,8 @@ def _eval(args) -> int:
         clip=args.clip,
     )
     try:
-        report = evaluate(args.ckpt, args.data, args.out, settings, args.device)
+        data = args.bench if manifest else args.data
+        report = evaluate(args.ckpt, data, args.out, settings, args.device, _bench_of(manifest))
     except (ValueError, FileNotFoundError, FileExistsError) as exc:
         return _fail(str(exc))
     wins, edits = report["beats_identity"], report.get("edit_aware")
@@ -304,6 +320,14 @@ def _eval(args) -> int:
         f"{inside}beats identity on whole images on {wins['tasks']} of {wins['of']} -> {args.out}"
     )
     return 0
+
+
+def _bench_of(manifest: dict | None) -> dict | None:
+    """What a report says of the frozen benchmark it was made on."""
+    if manifest is None:
+        return None
+    fields = ("created", "source", "engine_commit", "per_task", "tasks")
+    return {**{k: manifest.get(k) for k in fields}, "samples": len(manifest["samples"])}
 
 
 def main(argv: list[str] | None = None) -> int:

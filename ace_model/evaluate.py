@@ -49,7 +49,7 @@ WHO = ("model", "identity", "classical")
 
 @dataclass(frozen=True)
 class EvalSettings:
-    split: str = "bench"
+    split: str | None = "bench"  # None: every split (a frozen benchmark's shards)
     steps: int = 20
     guidance: float = 1.0
     seed: int = 0
@@ -124,7 +124,10 @@ def evaluate(
     out: str | Path,
     settings: EvalSettings = EvalSettings(),
     device: str | None = None,
+    benchmark: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """Evaluate a checkpoint on a split of `data` (or every split: settings.split None);
+    `benchmark`, what the frozen benchmark's manifest says, goes into the report as is."""
     out = Path(out)
     check_split(data, settings.split)
     if out.exists() and not out.is_dir():
@@ -151,20 +154,24 @@ def evaluate(
                 rows.append(_summary_row(row))
                 _keep_example(strips, lcu, output, settings.examples)
     if not rows:
-        raise FileNotFoundError(f"{data} has no {settings.split} sample to evaluate")
+        raise FileNotFoundError(f"{data} has no {settings.split or ''} sample to evaluate")
     report = summarize(rows, skipped)
     report["checkpoint"] = {"path": sampler.path, "step": sampler.step}
     report["settings"] = dataclasses.asdict(settings)
+    if benchmark is not None:
+        report["benchmark"] = benchmark
     write_report(report, strips, out)
     return report
 
 
-def check_split(data: str | Path, split: str) -> None:
-    """Refuse a corpus without complete shards of `split` before a model loads or a file is
-    written, naming the splits it has."""
+def check_split(data: str | Path, split: str | None) -> None:
+    """Refuse a corpus without complete shards of `split` (None: of any split) before a
+    model loads or a file is written, naming the splits it has."""
     shards = Layout(corpus_folder(data)).complete_shards()
     if not shards:
         raise FileNotFoundError(f"{data} holds no complete shard; build one with `ace data run`")
+    if split is None:
+        return
     found = {shard.rsplit("-", 1)[0] for shard in shards}
     if split not in found:
         splits = ", ".join(s for s in SPLITS if s in found)

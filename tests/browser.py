@@ -1,10 +1,12 @@
-"""Headless Chromium for tests: find it, install it (Debian's package), and drive it.
+"""Headless Chromium for tests: find it, install it (Debian's chromium and chromium-driver
+packages), and drive it.
 
     python tests/browser.py --install      # what the test set-up runs; prints the outcome
 
-The browser is driven over the Chrome DevTools Protocol on a pipe (--remote-debugging-pipe:
-commands on fd 3, answers on fd 4, each message JSON ended by a NUL byte), which needs no
-port and no websocket client.
+Two ways to drive it: `Browser`, over the Chrome DevTools Protocol on a pipe
+(--remote-debugging-pipe: commands on fd 3, answers on fd 4, each message JSON ended by a NUL
+byte), which needs no port and no websocket client, for pages read from disk; and
+`webdriver()`, Selenium through chromedriver, for pages a person works in with the keyboard.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ import time
 from pathlib import Path
 
 NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+DRIVERS = ("chromedriver", "chromium-driver")
+PACKAGES = ("chromium", "chromium-driver")
 FLAGS = (
     "--headless",
     "--no-sandbox",  # root in a container has no user namespace for the sandbox
@@ -37,16 +41,21 @@ def find_chromium() -> str | None:
     return next((path for name in NAMES if (path := shutil.which(name))), None)
 
 
+def find_driver() -> str | None:
+    return next((path for name in DRIVERS if (path := shutil.which(name))), None)
+
+
 def install_chromium() -> tuple[str | None, str]:
-    """(path, "") when Chromium is there or could be installed; (None, why) when not."""
+    """(path, "") when Chromium and its driver are there or could be installed; (None, why)
+    when not."""
     found = find_chromium()
-    if found:
+    if found and find_driver():
         return found, ""
     if shutil.which("apt-get") is None:
         return None, "Chromium is not installed and there is no apt-get to install it"
     if os.geteuid() != 0:
         return None, "Chromium is not installed; run `apt-get install chromium` as root"
-    for command in (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", "chromium"]):
+    for command in (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", *PACKAGES]):
         done = subprocess.run(
             command, capture_output=True, text=True, timeout=INSTALL_SECONDS, check=False
         )
@@ -54,7 +63,22 @@ def install_chromium() -> tuple[str | None, str]:
             tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
             return None, f"`{' '.join(command)}` failed: {' / '.join(tail)}"
     found = find_chromium()
-    return (found, "") if found else (None, "apt-get installed chromium but it is not on PATH")
+    if found and find_driver():
+        return found, ""
+    return None, "apt-get installed chromium and chromium-driver but they are not on PATH"
+
+
+def webdriver(executable: str, width: int = 1400, height: int = 1000):
+    """A Selenium driver of headless Chromium (through Debian's chromedriver)."""
+    from selenium import webdriver as selenium
+    from selenium.webdriver.chrome.service import Service
+
+    options = selenium.ChromeOptions()
+    options.binary_location = executable
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                 "--disable-background-networking", f"--window-size={width},{height}"):  # fmt: skip
+        options.add_argument(flag)
+    return selenium.Chrome(options=options, service=Service(find_driver()))
 
 
 def _high_pipe() -> tuple[int, int]:

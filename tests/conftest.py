@@ -107,3 +107,18 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def reviewable(tmp_path_factory) -> Path:
+    """The tiny recipe, scored, with most samples in the bench split (seven or more per task
+    there): the corpus people review and freeze benchmarks from."""
+    from dataengine.executors import InProcess
+    from dataengine.runner import run_recipe
+
+    raw = copy.deepcopy(TINY_RECIPE)
+    raw["splits"] = {"train": 0.4, "bench": 0.6}
+    raw["stages"].append({"stage": "quality_scores"})  # scores to filter and sort by
+    out = tmp_path_factory.mktemp("reviewable")
+    run_recipe(build_recipe(raw), out, InProcess(), progress=False)
+    return out

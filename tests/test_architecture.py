@@ -33,6 +33,7 @@ LAYERS = (
     {"runner"},
     {"corpus"},
     {"audit", "export"},
+    {"review"},
     {"commands"},
 )
 LAYER_OF = {part: rank for rank, parts in enumerate(LAYERS) for part in parts}

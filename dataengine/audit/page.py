@@ -1,6 +1,10 @@
-"""The report page: one jinja2 template, autoescaped, relative links only, no script, so it
+"""The report page: one jinja2 template, autoescaped, relative links only, no network, so it
 opens from disk anywhere. Counts carry `data-count` attributes naming what they count, so a
-browser test can read them back and compare them with the index."""
+browser test can read them back and compare them with the index.
+
+The page is read-only: its one script lets a reader mark cards accept / reject / verify and
+download the marks as decisions.csv, which `ace data curate DIR --from decisions.csv` records
+(the served review page, `ace data review`, records them at once instead)."""
 
 from __future__ import annotations
 
@@ -31,6 +35,12 @@ figcaption, .meta { font-size: 12px; color: #555; }
 .band { margin: .5em 0 1em; }
 .band > span { font-weight: 600; display: block; }
 code { font-size: 12px; }
+.decide button { font-size: 11px; padding: 0 5px; }
+.card[data-decision="reject"] { border-color: #c0392b; }
+.card[data-decision="accept"] { border-color: #2f8a3b; }
+.card[data-decision="verify"] { border-color: #1a64d6; }
+#decisions { position: fixed; right: 1em; bottom: 1em; background: #fff; border: 1px solid #aaa;
+             padding: 6px 10px; font-size: 12px; }
 </style>
 </head>
 <body>
@@ -98,6 +108,9 @@ to the recipe.</p>{% endif %}
 {% if item.reason %}<div class="reason">{{ item.reason }}</div>{% endif %}
 <div class="scores">{{ scores(item) }}</div>
 <div class="meta"><code>{{ item.key }}</code> {{ item.task }} · {{ item.shard }}</div>
+{% if item.status == "ok" %}<div class="decide"><button data-decision="accept">accept</button>
+<button data-decision="reject">reject</button>
+<button data-decision="verify">verify</button></div>{% endif %}
 </div>
 {%- endmacro %}
 
@@ -145,6 +158,43 @@ decisions: their images are still in the shards;
 <td class="n">{{ s.by_status[status] }}</td><td>{{ examples|join(" | ") }}</td></tr>
 {% endfor %}</table>
 </section>
+
+<div id="decisions"><label>by <input id="by" size="8" value="reviewer"></label>
+<span id="marked">0</span> marked · <a id="download" download="decisions.csv"
+href="data:text/csv,">download decisions.csv</a>
+<div class="meta">then: ace data curate DIR --from decisions.csv</div></div>
+<script>
+// Marks made on this page, kept in the page only (it is read-only): key -> decision.
+"use strict";
+const marks = new Map();
+const quote = (text) => `"${String(text).replaceAll('"', '""')}"`;
+function decisionsCsv() {
+  const by = document.getElementById("by").value.trim() || "reviewer";
+  const rows = [...marks].map(([key, decision]) => [key, decision, "", by].map(quote).join(","));
+  return ["key,decision,reason,by", ...rows].join("\\n") + "\\n";
+}
+function refresh() {
+  document.getElementById("marked").textContent = marks.size;
+  const link = document.getElementById("download");
+  URL.revokeObjectURL(link.href);
+  link.href = URL.createObjectURL(new Blob([decisionsCsv()], { type: "text/csv" }));
+}
+document.addEventListener("click", (event) => {
+  const button = event.target.closest(".decide button");
+  if (!button) return;
+  const key = button.closest(".card").dataset.key;
+  const decision = button.dataset.decision;
+  if (marks.get(key) === decision) marks.delete(key);  // a second press takes the mark back
+  else marks.set(key, decision);
+  for (const card of document.querySelectorAll(".card")) {  // a sample may be shown twice
+    if (card.dataset.key !== key) continue;
+    if (marks.has(key)) card.dataset.decision = marks.get(key);
+    else delete card.dataset.decision;
+  }
+  refresh();
+});
+document.getElementById("by").addEventListener("change", refresh);
+</script>
 </body>
 </html>
 """

@@ -6,12 +6,15 @@ ace data select DIR                     near duplicates and quotas -> the curati
 ace data audit DIR                      DIR/report/index.html
 ace data curate DIR --reject KEY... | --accept KEY... | --from FILE [--reason TEXT]
 ace data export DIR --out NEW           new shards of the accepted samples only
+ace data review DIR [--port P]          the review page on loopback: filter, look, decide
+ace data bench DIR --out BENCH          a frozen benchmark of the samples people verified
 """
 
 from __future__ import annotations
 
 import getpass
 import json
+from collections import Counter
 from pathlib import Path
 
 from dataengine.commands.executor import add_executor_flags, executor_from
@@ -28,6 +31,8 @@ def add_commands(commands) -> None:
     _add_curate(commands)
     _add_export(commands)
     _add_damage(commands)
+    _add_review(commands)
+    _add_bench(commands)
 
 
 def _add_validate(commands) -> None:
@@ -70,12 +75,15 @@ def _add_curate(commands) -> None:
     which.add_argument("--reject", nargs="+", metavar="KEY", help="sample keys to reject")
     which.add_argument("--accept", nargs="+", metavar="KEY", help="keys to accept again")
     which.add_argument(
+        "--verify", nargs="+", metavar="KEY", help="keys a person checked (for `ace data bench`)"
+    )
+    which.add_argument(
         "--from",
         dest="from_file",
         type=Path,
         metavar="FILE",
         help="keys to reject: one per line (a reason may follow), or a CSV/Parquet table "
-        "with columns key[, decision][, reason]",
+        "with columns key[, decision][, reason][, by] (the audit page downloads one)",
     )
     curate.add_argument("--reason", help="why (recorded with every key given on the line)")
     curate.add_argument("--by", default=None, help="who decides (default: the login name)")
@@ -125,6 +133,30 @@ def _add_damage(commands) -> None:
     damage.set_defaults(handler=_damage)
 
 
+def _add_review(commands) -> None:
+    review = commands.add_parser(
+        "review", help="serve the review page on loopback: filter, look, accept/reject/verify"
+    )
+    review.add_argument("out", type=as_path, help="a corpus folder")
+    review.add_argument("--port", type=int, default=8765, help="0 picks a free port")
+    review.add_argument("--reviewer", help="the name decisions are recorded under (default: "
+                        "the login name; the page can change it)")  # fmt: skip
+    review.set_defaults(handler=_review)
+
+
+def _add_bench(commands) -> None:
+    bench = commands.add_parser(
+        "bench", help="freeze the verified samples into a benchmark for `ace model eval --bench`"
+    )
+    bench.add_argument("out", type=as_path, help="a corpus folder or URL")
+    bench.add_argument("--out", dest="new", required=True, metavar="BENCH")
+    bench.add_argument("--split", default="bench", help="take verified samples of this split "
+                       "(default bench; 'all' for every split)")  # fmt: skip
+    bench.add_argument("--per-task", type=int, default=None, metavar="N",
+                       help="at most N samples per task (default: every verified one)")  # fmt: skip
+    bench.set_defaults(handler=_bench)
+
+
 # --------------------------------------------------------------------------------------------
 # Handlers
 # --------------------------------------------------------------------------------------------
@@ -142,6 +174,39 @@ def _damage(args) -> int:
         f"damaged {args.new}: {done['target']} train targets swapped, {done['instruction']} "
         "instructions shuffled; val and bench copied as they are"
     )
+    return 0
+
+
+def _review(args) -> int:
+    from dataengine.corpus.read import corpus_folder, read_run_info
+    from dataengine.review.server import serve
+    from dataengine.storage import is_local
+
+    if not is_local(args.out):
+        raise RecipeError(f"{args.out}: review a local folder (copy the corpus here first)")
+    if not 0 <= args.port <= 65535:
+        raise RecipeError(f"--port {args.port} is not a port; give 0..65535 (0: any free one)")
+    try:
+        out = corpus_folder(args.out)
+        name = read_run_info(out).get("recipe", {}).get("name") or out.name
+        serve(out, args.port, args.reviewer or getpass.getuser(), name)
+    except (FileNotFoundError, OSError) as exc:
+        raise RecipeError(str(exc)) from None
+    return 0
+
+
+def _bench(args) -> int:
+    from dataengine.corpus.bench import freeze_bench
+
+    if args.per_task is not None and args.per_task < 1:
+        raise RecipeError(f"--per-task {args.per_task}: give 1 or more")
+    try:
+        done = freeze_bench(args.out, args.new, args.split, args.per_task)
+    except (FileNotFoundError, FileExistsError, ValueError) as exc:
+        raise RecipeError(str(exc)) from None
+    tasks = ", ".join(f"{task} {n}" for task, n in sorted(done.per_task.items()))
+    print(f"benchmark {args.new}: {done.samples} verified samples ({tasks}); manifest "
+          f"{done.manifest}; evaluate with `ace model eval --bench {args.new}`")  # fmt: skip
     return 0
 
 
@@ -226,10 +291,12 @@ def _curate(args) -> int:
         shown = "\n  ".join(problems[:20])
         raise RecipeError(f"nothing recorded; {counted(len(problems), 'problem')}:\n  {shown}")
     for row in rows:
-        row.update(decided_at=at, by=by)
+        row.update(decided_at=at, by=row.get("by") or by)
     path = record_decisions(args.out, rows, by)
-    rejects = sum(r["decision"] == "reject" for r in rows)
-    print(f"recorded {rejects} rejects and {len(rows) - rejects} accepts by {by} in {path}")
+    counts = Counter(r["decision"] for r in rows)
+    nouns = {"verify": "verification", "clear": "clearing"}
+    made = ", ".join(counted(n, nouns.get(d, d)) for d, n in sorted(counts.items()))
+    print(f"recorded {made} by {by} in {path}")
     return 0
 
 
@@ -242,7 +309,11 @@ def _decisions(args) -> list[dict]:
             for row in rows:
                 row["reason"] = row["reason"] or args.reason
         return rows
-    decision, keys = ("reject", args.reject) if args.reject else ("accept", args.accept)
+    decision, keys = next(
+        (name, keys)
+        for name in ("reject", "accept", "verify")
+        if (keys := getattr(args, name)) is not None
+    )
     return [{"key": k, "decision": decision, "reason": args.reason} for k in keys]
 
 

@@ -1,9 +1,16 @@
 """The curation table: accept/reject decisions about samples, kept beside the shards.
 
 Shards are never rewritten to curate: decisions are appended as Parquet files under
-`DIR/curation/` (columns key, decision "accept" | "reject", reason, decided_at, by), and the
-latest decision per key wins, reading files in name order. Readers (the trainer,
-`ace data export`, the audit report) ask `rejected_keys(DIR)`.
+`DIR/curation/` (columns key, decision, reason, decided_at, by), and the latest decision per
+key wins, reading files in name order; earlier ones stay, so every reviewer's decision on a
+sample is kept. Readers (the trainer, `ace data export`, the audit report) ask
+`rejected_keys(DIR)`; `ace data bench` asks `verified_keys(DIR)`.
+
+Decisions:
+    accept    the sample is in (again)
+    reject    the sample is out
+    verify    a person checked it: in, and eligible for a frozen benchmark (`ace data bench`)
+    clear     no decision from here on: what an undo of a first decision records
 
 Two kinds of file:
     0-selection.parquet             the corpus-wide selection (near duplicates, quotas), by
@@ -24,7 +31,7 @@ import pyarrow.parquet as pq
 from dataengine.sinks.files import atomic_write_table
 from dataengine.storage import as_path, read_parquet
 
-DECISIONS = ("accept", "reject")
+DECISIONS = ("accept", "reject", "verify", "clear")
 CURATION_SCHEMA = pa.schema(
     [
         ("key", pa.string()),
@@ -46,16 +53,46 @@ def read_decisions(out: str | Path, exclude: tuple[str, ...] = ()) -> dict[str, 
     """The latest decision per key (files in name order, rows in file order); files named in
     `exclude` are left out."""
     latest: dict[str, dict] = {}
-    for path in sorted(curation_dir(out).glob("*.parquet")):
+    for path in decision_files(out):
         if path.name in exclude:
             continue
-        for row in read_parquet(path, schema=CURATION_SCHEMA).to_pylist():
-            latest[row["key"]] = row
+        apply_decisions(latest, read_decision_file(path))
     return latest
+
+
+def decision_files(out: str | Path) -> list[Path]:
+    """The curation table's files, in the order their decisions apply."""
+    return sorted(curation_dir(out).glob("*.parquet"))
+
+
+def read_decision_file(path: Path) -> list[dict]:
+    return read_parquet(path, schema=CURATION_SCHEMA).to_pylist()
+
+
+def apply_decisions(latest: dict[str, dict], rows: list[dict]) -> None:
+    """Fold later rows into `latest` (key -> the decision in force)."""
+    for row in rows:
+        if row["decision"] == "clear":
+            latest.pop(row["key"], None)
+        else:
+            latest[row["key"]] = row
+
+
+def decision_history(out: str | Path, key: str) -> list[dict]:
+    """Every decision ever recorded about `key`, oldest first (the last one is in force)."""
+    rows = []
+    for path in decision_files(out):
+        rows += [row for row in read_decision_file(path) if row["key"] == key]
+    return rows
 
 
 def rejected_keys(out: str | Path) -> set[str]:
     return {key for key, row in read_decisions(out).items() if row["decision"] == "reject"}
+
+
+def verified_keys(out: str | Path) -> dict[str, dict]:
+    """key -> its decision row, for the samples whose decision in force is `verify`."""
+    return {key: row for key, row in read_decisions(out).items() if row["decision"] == "verify"}
 
 
 def now_utc() -> str:
@@ -128,6 +165,7 @@ def _table_decisions(path: Path, decision: str) -> list[dict]:
                 "key": str(row["key"]),
                 "decision": row.get("decision") or decision,
                 "reason": row.get("reason"),
+                "by": row.get("by"),
             }
         )
     return rows

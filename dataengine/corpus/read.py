@@ -52,3 +52,9 @@ def iter_samples(out: str | Path, split: str | None = None) -> Iterator[dict[str
             for sample in tar_samples(stream):
                 sample["json"] = json.loads(sample["json"])
                 yield sample
+
+
+def read_run_info(out: str | Path) -> dict[str, Any]:
+    """The run record (run.json) of a corpus, {} when it has none (a run still going)."""
+    path = Layout(out).run_info
+    return json.loads(path.read_text()) if path.exists() else {}

@@ -10,9 +10,7 @@ reason, so NEW still says what happened to every sample; NEW has the same layout
 
 from __future__ import annotations
 
-import io
 import json
-import tarfile
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +24,7 @@ from dataengine.sinks.files import atomic_write
 from dataengine.sinks.layout import Layout, check_destination
 from dataengine.sinks.lock import output_lock
 from dataengine.sinks.shard_writer import ShardOrigin, commit_shard
+from dataengine.sinks.tars import filtered_tar
 from dataengine.storage import is_local, open_binary, read_parquet
 
 
@@ -74,17 +73,8 @@ def _export_shard(source: Layout, target: Layout, shard: str, rejected: dict) ->
 
 def _kept_members(tar_path: Path, rejected: dict) -> bytes:
     """The tar without the rejected samples' members; headers and bytes as they were."""
-    buffer = io.BytesIO()
-    stream = open_binary(tar_path)
-    with (
-        stream,
-        tarfile.open(fileobj=stream) as tar_in,
-        tarfile.open(fileobj=buffer, mode="w") as tar_out,
-    ):
-        for info in tar_in:
-            if info.name.partition(".")[0] not in rejected:
-                tar_out.addfile(info, tar_in.extractfile(info))
-    return buffer.getvalue()
+    with open_binary(tar_path) as stream:
+        return filtered_tar(stream, lambda key: key not in rejected)
 
 
 def _curate_row(row: dict, decision: dict | None) -> dict:

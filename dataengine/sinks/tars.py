@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 import re
 import tarfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import IO, Any
 
 # WebDataset's member name: the key runs to the first dot of the file name, the rest is the
@@ -42,3 +42,14 @@ def tar_samples(stream: IO[bytes]) -> Iterator[dict[str, Any]]:
             sample[extension] = tar.extractfile(member).read()
     if sample is not None:
         yield sample
+
+
+def filtered_tar(stream: IO[bytes], keep: Callable[[str], bool]) -> bytes:
+    """A tar of the members whose sample key `keep` accepts; headers and bytes as they were
+    (nothing re-encoded, so a kept sample is byte-identical to the original)."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=stream) as tar_in, tarfile.open(fileobj=buffer, mode="w") as tar_out:
+        for info in tar_in:
+            if keep(info.name.partition(".")[0]):
+                tar_out.addfile(info, tar_in.extractfile(info))
+    return buffer.getvalue()

@@ -248,3 +248,34 @@ def test_nproc_per_node_relaunches_the_same_train_command(tmp_path, monkeypatch,
     args.nproc_per_node = 0
     assert args.handler(args) == 2
     assert "give 1 or more ranks" in capsys.readouterr().err
+
+
+def test_eval_on_a_frozen_benchmark_checks_it_first(cli_run, reviewable, tmp_path, capsys):
+    import json
+    import shutil
+
+    from dataengine.corpus.bench import freeze_bench
+    from dataengine.corpus.curation import decision_rows, record_decisions
+    from dataengine.corpus.read import read_index
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(reviewable, corpus)
+    rows = read_index(corpus).to_pylist()
+    keys = [r["key"] for r in rows if r["split"] == "bench" and r["status"] == "ok"][:5]
+    record_decisions(corpus, decision_rows(keys, "verify", None, "ana"), "ana")
+    bench = tmp_path / "bench"
+    freeze_bench(corpus, bench, "bench", None)
+    argv = ["model", "eval", "--ckpt", str(cli_run), "--bench", str(bench), "--steps", "1"]
+    assert ace([*argv, "--out", str(tmp_path / "report")]) == 0
+    report = json.loads((tmp_path / "report" / "report.json").read_text())
+    assert report["benchmark"]["samples"] == 5 and report["settings"]["split"] is None
+    assert sum(task["n"] for task in report["tasks"].values()) == 5
+
+    manifest = json.loads((bench / "manifest.json").read_text())
+    key = keys[0]
+    manifest["samples"][key]["members"]["json"] = "0" * 64
+    (bench / "manifest.json").write_text(json.dumps(manifest))
+    capsys.readouterr()
+    assert ace([*argv, "--out", str(tmp_path / "again")]) == 2
+    error = capsys.readouterr().err
+    assert f"{key}.json changed" in error and not (tmp_path / "again").exists()

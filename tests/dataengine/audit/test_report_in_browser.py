@@ -82,3 +82,40 @@ def test_the_screenshot_shows_a_page(page_in_browser):
     pixels = np.asarray(Image.open(shot).convert("L"))
     assert pixels.shape[1] == 1280
     assert pixels.std() > 10  # text and tables on white, not a blank or error page
+
+
+def test_marks_made_on_the_page_download_as_decisions_curate_takes(chromium, scored, tmp_path):
+    import argparse
+
+    from dataengine.commands.corpus import add_commands
+    from dataengine.corpus.curation import read_decisions
+
+    out = tmp_path / "corpus"
+    shutil.copytree(scored, out)
+    index = write_report(out)
+    with Browser(chromium) as browser:
+        browser.open(index.as_uri())
+        keys = browser.evaluate(
+            "[...document.querySelectorAll('#gallery .card')].slice(0, 3).map(c => c.dataset.key)"
+        )
+        for key, decision in zip(keys, ("reject", "reject", "verify"), strict=True):
+            browser.evaluate(
+                f'document.querySelector(\'#gallery .card[data-key="{key}"] '
+                f'button[data-decision="{decision}"]\').click()'
+            )
+        by = "document.getElementById('by')"
+        browser.evaluate(f"{by}.value = 'ana'; {by}.dispatchEvent(new Event('change'))")
+        csv = browser.evaluate(
+            "fetch(document.getElementById('download').href).then(r => r.text())"
+        )
+    (tmp_path / "decisions.csv").write_text(csv)
+    parser = argparse.ArgumentParser(prog="ace data")
+    add_commands(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["curate", str(out), "--from", str(tmp_path / "decisions.csv")])
+    assert args.handler(args) == 0
+    decisions = read_decisions(out)
+    assert [(decisions[k]["decision"], decisions[k]["by"]) for k in keys] == [
+        ("reject", "ana"),
+        ("reject", "ana"),
+        ("verify", "ana"),
+    ]

@@ -96,7 +96,7 @@ def test_curate_records_rejections_with_reason_and_author(corpus, capsys):
     assert rejected_keys(corpus) == set(keys)
     decision = read_decisions(corpus)[keys[0]]
     assert (decision["reason"], decision["by"]) == ("blurry", "ana")
-    assert "recorded 2 rejects and 0 accepts by ana" in capsys.readouterr().out
+    assert "recorded 2 rejects by ana" in capsys.readouterr().out
     assert ace_data("curate", corpus, "--accept", keys[0], "--by", "bo") == 0
     assert rejected_keys(corpus) == {keys[1]}
 
@@ -201,3 +201,30 @@ def test_audit_refuses_bad_flags_and_empty_directories(tmp_path):
         ace_data("audit", tmp_path)
     with pytest.raises(RecipeError, match=r"no run\.json"):
         ace_data("select", tmp_path, "--in-process")
+
+
+def test_verify_clear_and_every_reviewers_decision_kept(corpus, capsys):
+    from dataengine.corpus.curation import decision_history, verified_keys
+
+    keys = ok_keys(corpus)[:2]
+    assert ace_data("curate", corpus, "--verify", *keys, "--by", "ana") == 0
+    assert "recorded 2 verifications by ana" in capsys.readouterr().out
+    assert set(verified_keys(corpus)) == set(keys)
+    assert ace_data("curate", corpus, "--reject", keys[0], "--by", "bo") == 0
+    assert set(verified_keys(corpus)) == {keys[1]}
+    assert rejected_keys(corpus) == {keys[0]}
+    history = decision_history(corpus, keys[0])
+    assert [(r["decision"], r["by"]) for r in history] == [("verify", "ana"), ("reject", "bo")]
+    record_decisions(corpus, decision_rows([keys[0]], "clear", "undo", "bo"), "bo")
+    assert keys[0] not in read_decisions(corpus)
+    assert len(decision_history(corpus, keys[0])) == 3
+
+
+def test_curate_from_a_downloaded_csv_keeps_decisions_and_reviewers(corpus, tmp_path):
+    keys = ok_keys(corpus)[:2]
+    csv = tmp_path / "decisions.csv"
+    csv.write_text(f'key,decision,reason,by\n{keys[0]},verify,,ana\n{keys[1]},reject,"a, b",bo\n')
+    assert ace_data("curate", corpus, "--from", csv) == 0
+    decisions = read_decisions(corpus)
+    assert (decisions[keys[0]]["decision"], decisions[keys[0]]["by"]) == ("verify", "ana")
+    assert (decisions[keys[1]]["reason"], decisions[keys[1]]["by"]) == ("a, b", "bo")

@@ -1,0 +1,8 @@
+"""Reviewing a corpus by eye: `ace data review DIR` serves a page on loopback to filter,
+look at and decide about samples; every decision goes straight to the curation table.
+
+    catalogue.py   the index, queried (filters, score range, sort, pages), with the decision
+                   in force per key; one sample in full; members read straight from the tars
+    server.py      the Flask app and its loopback-only server
+    static/        the page: review.html, review.js (keyboard, decisions, undo), review.css
+"""

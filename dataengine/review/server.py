@@ -1,0 +1,153 @@
+"""`ace data review DIR`: the review page, served on loopback.
+
+    GET  /                       the page (static/review.html, review.js, review.css)
+    GET  /api/facets             the filters' values and counts, the scores and their ranges
+    GET  /api/items?...          one page of the grid (filters, score range, sort, offset)
+    GET  /api/sample/KEY         one sample in full: frames, masks, scores, provenance,
+                                 every decision recorded about it
+    GET  /api/member/KEY/NAME    an image or mask member of an accepted sample
+    GET  /api/strip/KEY.jpg      frames | masks | target in one JPEG, as the audit page
+    POST /api/decide             {"keys", "decision", "reason", "by"}: recorded at once in the
+                                 curation table (one new file), answered with the rows
+
+Nothing outside DIR is served: files are named only by sample keys found in the index and
+member names found in its rows. The server binds 127.0.0.1; it answers only requests whose
+Host is that address (a page elsewhere cannot reach it by a rebound name), and takes
+decisions only as JSON (which a page of another origin cannot send without the server's
+consent). Untrusted corpus text reaches the page only as JSON, and the page writes it as text.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from importlib import resources
+from pathlib import Path
+
+from flask import Flask, abort, jsonify, request
+
+from dataengine.audit.strips import strip
+from dataengine.corpus.curation import DECISIONS, decision_rows, record_decisions
+from dataengine.review.catalogue import Catalogue, Query
+from dataengine.schema import STATUS_OK
+from dataengine.sinks.encode import encode_jpeg
+
+LOOPBACK = "127.0.0.1"
+STRIP_HEIGHT = 96
+STATIC = {"review.js": "text/javascript", "review.css": "text/css"}
+
+
+def make_app(out: Path, reviewer: str, name: str) -> Flask:
+    app = Flask(__name__, static_folder=None)
+    catalogue = Catalogue(out)
+
+    @app.before_request
+    def loopback_only():
+        host = request.host.rsplit(":", 1)[0]
+        if host not in (LOOPBACK, "localhost"):
+            abort(403)
+
+    @app.get("/")
+    def page():
+        return _asset("review.html"), {"Content-Type": "text/html; charset=utf-8"}
+
+    @app.get("/static/<name>")
+    def asset(name: str):
+        if name not in STATIC:
+            abort(404)
+        return _asset(name), {"Content-Type": STATIC[name]}
+
+    @app.get("/api/facets")
+    def facets():
+        return jsonify({**catalogue.facets(), "name": name, "reviewer": reviewer})
+
+    @app.get("/api/items")
+    def items():
+        return jsonify(catalogue.query(_query(request.args)))
+
+    @app.get("/api/sample/<key>")
+    def sample(key: str):
+        found = catalogue.sample(key)
+        return jsonify(found) if found else abort(404)
+
+    @app.get("/api/member/<key>/<member>")
+    def member(key: str, member: str):
+        data = catalogue.member(key, member)
+        if data is None:
+            abort(404)
+        kind = mimetypes.guess_type(f"x.{member}")[0] or "application/octet-stream"
+        return data, {"Content-Type": kind, "Cache-Control": "max-age=3600"}
+
+    @app.get("/api/strip/<key>.jpg")
+    def strip_of(key: str):
+        members = catalogue.sample_members(key)
+        if members is None:
+            abort(404)
+        image = encode_jpeg(strip(members, STRIP_HEIGHT), 85)
+        return image, {"Content-Type": "image/jpeg", "Cache-Control": "max-age=3600"}
+
+    @app.post("/api/decide")
+    def decide():
+        if not request.is_json:
+            abort(415)
+        body = request.get_json(silent=True) or {}
+        problem = _decision_problem(catalogue, body)
+        if problem:
+            return jsonify({"error": problem}), 400
+        by = str(body.get("by") or reviewer)
+        rows = decision_rows(list(body["keys"]), body["decision"], body.get("reason") or None, by)
+        record_decisions(out, rows, by)
+        return jsonify({"rows": rows})
+
+    return app
+
+
+def _asset(name: str) -> str:
+    return resources.files("dataengine.review").joinpath("static", name).read_text("utf-8")
+
+
+def _query(args) -> Query:
+    def number(name: str) -> float | None:
+        try:
+            return float(args[name]) if args.get(name, "") != "" else None
+        except ValueError:
+            return None
+
+    filters = {name: args[name] for name in args if name not in Query.__dataclass_fields__}
+    return Query(
+        filters=filters,
+        score=args.get("score") or None,
+        low=number("low"),
+        high=number("high"),
+        sort=args.get("sort", "key"),
+        offset=max(0, int(number("offset") or 0)),
+        limit=max(1, int(number("limit") or 60)),
+    )
+
+
+def _decision_problem(catalogue: Catalogue, body: dict) -> str | None:
+    keys, decision = body.get("keys"), body.get("decision")
+    if decision not in DECISIONS:
+        return f"decision {decision!r} is not one of {', '.join(DECISIONS)}"
+    if not isinstance(keys, list) or not keys or not all(isinstance(k, str) for k in keys):
+        return "keys must be a non-empty list of sample keys"
+    for key in keys:
+        row = catalogue.row(key)
+        if row is None:
+            return f"{key[:40]!r} is no sample key of this corpus"
+        if row["status"] != STATUS_OK:
+            return f"{key}: not a sample in the shards (status {row['status']})"
+    return None
+
+
+def serve(out: Path, port: int, reviewer: str, name: str) -> None:
+    """Serve until interrupted; print the URL first (port 0: a free one)."""
+    from werkzeug.serving import make_server
+
+    server = make_server(LOOPBACK, port, make_app(out, reviewer, name), threaded=True)
+    print(f"reviewing {out} at http://{LOOPBACK}:{server.port}/ (Ctrl-C stops)", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
