@@ -48,7 +48,7 @@ vllm-serve: $(VLLM_STAMP)
 		--served-model-name tiny-idefics --port 8000
 
 test: $(STAMP) $(VLLM_STAMP)
-	$(BIN)/python tests/browser.py --install
+	$(BIN)/python -m tests.browser --install
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)

@@ -32,6 +32,9 @@ def add_commands(groups) -> None:
     from ace_model.ablate_cli import add_command as add_ablate_command
 
     add_ablate_command(commands)  # ace model ablate
+    from ace_model.chat.cli import add_command as add_chat_command
+
+    add_chat_command(commands)  # ace model chat
 
 
 def _add_train(commands) -> None:

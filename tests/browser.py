@@ -1,7 +1,7 @@
 """Headless Chromium for tests: find it, install it (Debian's chromium and chromium-driver
 packages), and drive it.
 
-    python tests/browser.py --install      # what the test set-up runs; prints the outcome
+    python -m tests.browser --install      # what the test set-up runs; prints the outcome
 
 Two ways to drive it: `Browser`, over the Chrome DevTools Protocol on a pipe
 (--remote-debugging-pipe: commands on fd 3, answers on fd 4, each message JSON ended by a NUL
@@ -23,8 +23,10 @@ import tempfile
 import time
 from pathlib import Path
 
-NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-DRIVERS = ("chromedriver", "chromium-driver")
+from tools.chromium import find_chromium, find_driver, webdriver
+
+__all__ = ["Browser", "find_chromium", "install_chromium", "webdriver"]
+
 PACKAGES = ("chromium", "chromium-driver")
 FLAGS = (
     "--headless",
@@ -35,14 +37,6 @@ FLAGS = (
     "--remote-debugging-pipe",
 )
 INSTALL_SECONDS = 900
-
-
-def find_chromium() -> str | None:
-    return next((path for name in NAMES if (path := shutil.which(name))), None)
-
-
-def find_driver() -> str | None:
-    return next((path for name in DRIVERS if (path := shutil.which(name))), None)
 
 
 def install_chromium() -> tuple[str | None, str]:
@@ -66,19 +60,6 @@ def install_chromium() -> tuple[str | None, str]:
     if found and find_driver():
         return found, ""
     return None, "apt-get installed chromium and chromium-driver but they are not on PATH"
-
-
-def webdriver(executable: str, width: int = 1400, height: int = 1000):
-    """A Selenium driver of headless Chromium (through Debian's chromedriver)."""
-    from selenium import webdriver as selenium
-    from selenium.webdriver.chrome.service import Service
-
-    options = selenium.ChromeOptions()
-    options.binary_location = executable
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                 "--disable-background-networking", f"--window-size={width},{height}"):  # fmt: skip
-        options.add_argument(flag)
-    return selenium.Chrome(options=options, service=Service(find_driver()))
 
 
 def _high_pipe() -> tuple[int, int]:
@@ -226,4 +207,4 @@ if __name__ == "__main__":
         path, why = install_chromium()
         print(f"chromium: {path}" if path else f"chromium unavailable: {why}")
     else:
-        print(find_chromium() or "chromium not found; run: python tests/browser.py --install")
+        print(find_chromium() or "chromium not found; run: python -m tests.browser --install")

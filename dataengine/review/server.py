@@ -13,8 +13,8 @@
 Nothing outside DIR is served: files are named only by sample keys found in the index and
 member names found in its rows. The server binds 127.0.0.1; it answers only requests whose
 Host is that address (a page elsewhere cannot reach it by a rebound name), and takes
-decisions only as JSON (which a page of another origin cannot send without the server's
-consent). Untrusted corpus text reaches the page only as JSON, and the page writes it as text.
+decisions only as JSON and only from its own origin. Untrusted corpus text reaches the
+page only as JSON, and the page writes it as text.
 """
 
 from __future__ import annotations
@@ -44,6 +44,9 @@ def make_app(out: Path, reviewer: str, name: str) -> Flask:
     def loopback_only():
         host = request.host.rsplit(":", 1)[0]
         if host not in (LOOPBACK, "localhost"):
+            abort(403)
+        origin = request.headers.get("Origin")  # a page's POST carries where it came from
+        if request.method == "POST" and origin not in (None, request.host_url.rstrip("/")):
             abort(403)
 
     @app.get("/")

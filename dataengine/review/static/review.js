@@ -107,8 +107,8 @@ function card(item, i) {
   node.append(
     el("div", { cls: "instruction", text: item.instruction || "(no instruction)" }),
     el("div", {}, badge(item.decision), " ", el("span", { cls: "meta", text: `${item.task} · ${item.split} · ${item.status}` })),
-    item.error ? el("div", { cls: "meta error", text: item.error }) : null,
   );
+  if (item.error) node.append(el("div", { cls: "meta error", text: item.error }));
   node.addEventListener("click", () => { state.current = i; render(); });
   return node;
 }
@@ -148,7 +148,7 @@ async function showDetail() {
   const scores = Object.entries(sample.scores).map(([n, v]) => [n, v.toPrecision(4)]);
   const provenance = Object.entries(sample.provenance).map(([n, v]) => [n, typeof v === "string" ? v : JSON.stringify(v)]);
   const history = sample.history.map((r) => [r.decided_at, r.by, r.decision, r.reason]);
-  $("detail").replaceChildren(
+  $("detail").replaceChildren(el("div", {},
     el("h2", {}, el("code", { text: sample.key }), " ", badge(sample.decision)),
     el("p", { cls: "instruction", text: sample.instruction || "(no instruction)" }),
     el("p", { cls: "meta", text: `${sample.task} (${sample.category}) · ${sample.split} · ${sample.status} · instruction from ${sample.instruction_source} · ${sample.shard}` }),
@@ -157,7 +157,7 @@ async function showDetail() {
     table(scores, ["score", "value"]),
     table(provenance, ["provenance", "value"]),
     table(history, ["decided at", "by", "decision", "reason"]),
-  );
+  ));
 }
 
 // -- decisions ------------------------------------------------------------------------------

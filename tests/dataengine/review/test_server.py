@@ -111,6 +111,13 @@ def test_other_hosts_and_cross_origin_forms_are_refused(client, corpus):
         "/api/decide", data={"keys": key, "decision": "reject"}, **HOST
     )  # what a page of another origin can send without a preflight
     assert form.status_code == 415
+    foreign = client.post(
+        "/api/decide",
+        json={"keys": [key], "decision": "reject", "by": "x"},
+        headers={"Origin": "http://evil.example"},
+        **HOST,
+    )
+    assert foreign.status_code == 403
     assert not (corpus / "curation").exists() or not rejected_keys(corpus)
 
 
