@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 OUT ?= data/default
 
-.PHONY: install bytecode data test lint format bench docs clean-data vllm-install vllm-serve train eval ablation
+.PHONY: install bytecode data test lint format bench bench-scale docs clean-data vllm-install vllm-serve train eval ablation
 
 install: $(STAMP)
 
@@ -62,6 +62,11 @@ format: $(STAMP)
 bench: $(STAMP) $(VLLM_STAMP) bytecode
 	$(BIN)/python -m benchmark.perf
 	$(BIN)/python -m tools.vllm.bench_writers --out data/bench/writers
+
+# Every command on a corpus of 10k and of 100k samples: linear time, flat memory (about
+# 40 minutes on 2 cores; docs/PERFORMANCE.md).
+bench-scale: $(STAMP) bytecode
+	$(BIN)/python -m benchmark.perf.scale --sizes 10000 100000 --out data/bench/scale
 
 RUN ?= data/runs/tiny
 

@@ -18,6 +18,7 @@ from benchmark.perf import (
     model,
     pairs_vs_floor,
     resize,
+    scale,
 )
 from benchmark.perf.report import format_table, write_results
 from dataengine.machine import cores as parallel_cores
@@ -50,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     results += model.measure(args.out / "work" / "default")
     results += latents.measure(args.out / "work" / "default", args.out / "work")
     results += memory.measure(args.recipe, args.out / "work")
+    # every command at 1k and 10k samples; `make bench-scale` runs 10k against 100k
+    results += scale.measure_scale(args.out / "work" / "scale", (1000, 10000))
 
     print(format_table(results))
     for r in results:

@@ -1,6 +1,6 @@
 """The resize job side by side: the codec floor, img2dataset, and our resize recipe.
 
-All three read the same 1000 JPEGs of 1280x960 (made from the bundled photos, each with a
+All three read the same 5000 JPEGs of 1280x960 (made from the bundled photos, each with a
 caption) and write long side 512 at JPEG quality 95:
 - the floor: a plain decode -> resize -> encode loop (1 and 2 processes, full and
   reduced-size decoding), nothing written;
@@ -8,7 +8,11 @@ caption) and write long side 512 at JPEG quality 95:
   shards of 500, wandb off;
 - ours: pipelines/recipes/resize.yaml on local worker processes (`--processes`) and on a
   Ray the run starts, each from launch to exit; and, for the runner's overhead on Ray, on a
-  running Ray against the in-process path.
+  running Ray against the in-process path (on the first 1000 images);
+- ours, img2dataset and the floor run in turn, REPEATS times (the machine's speed drifts
+  within minutes; runs side by side share the drift), and the triple of median ratio is
+  reported;
+- the start-up of `ace data run` on an empty folder: launch to the exit that says so.
 """
 
 from __future__ import annotations
@@ -31,12 +35,14 @@ from benchmark.perf.cpu import timed
 from benchmark.perf.report import Result
 from dataengine.executors import heap
 
-IMAGES = 1000
+IMAGES = 5000
+OVERHEAD_IMAGES = 1000  # the Ray against in-process comparison
 SIZE = (1280, 960)
 TARGET = 512
 QUALITY = 95
 IMG2DATASET = "img2dataset==1.47.0"
-REPEATS = 5  # runs of each side of a ratio (odd: the middle one is reported)
+REPEATS = 3  # runs of each side of a ratio (odd: the middle one is reported)
+STARTUP_BAR = 0.5  # seconds
 
 
 # --------------------------------------------------------------------------------------------
@@ -203,7 +209,9 @@ def ray_vs_in_process(source: Path, work: Path, cores: int) -> Result:
     def run(name: str, executor) -> tuple[int, float, float]:
         out = work / f"ours-{name}"
         shutil.rmtree(out, ignore_errors=True)
-        summary, wall, cpu = timed(lambda: run_recipe(recipe, out, executor, progress=False))
+        summary, wall, cpu = timed(
+            lambda: run_recipe(recipe, out, executor, limit=OVERHEAD_IMAGES, progress=False)
+        )
         return summary.samples, wall, cpu
 
     quiet_ray_logs()
@@ -256,22 +264,35 @@ def measure(work: Path, cores: int) -> list[Result]:
             results.append(Result(f"resize: {name}", floors[name], "img/s"))
     best = max(floors, key=floors.get)
     tool = img2dataset_venv(work / "venv-img2dataset")
-    peer = run_img2dataset(tool, paths, work, cores) if tool else None
-    if peer is not None:
-        results.append(Result("resize: img2dataset", peer, "img/s", note=IMG2DATASET))
     source = work / "resize-sources"
-    # Ours against the floor in interleaved pairs, and the pair of median ratio: this
-    # machine's speed drifts by a fifth within minutes (one run against one run swung from
-    # 0.56 to 0.76), and a pair run back to back shares the drift.
-    pairs = [(floor(paths, *configs[best]), run_ours(source, work, ["--processes", str(cores)]))
-             for _ in range(REPEATS)]  # fmt: skip
+    # Ours, the floor and img2dataset in turn, and the turn of median ratio: this machine's
+    # speed drifts by a fifth within minutes (one run against one run swung from 0.56 to
+    # 0.76), and runs back to back share the drift.
+    pairs, peers = [], []
+    for _ in range(REPEATS):
+        pairs.append(
+            (floor(paths, *configs[best]), run_ours(source, work, ["--processes", str(cores)]))
+        )
+        peers.append(run_img2dataset(tool, paths, work, cores) if tool else None)
     floor_speed, floor_per_cpu, ours, ratios = _middle_pair(pairs, "speed")
     run_clock_floor, _, ours_by_run_clock, run_clock_ratios = _middle_pair(pairs, "run_speed")
     ours_ray = run_ours(source, work, [])
     note = f"{ours.samples} images, launch to exit; ours with --processes {cores}"
-    if peer is not None:
+    if tool is not None:
+        peer_ratios = [o.speed / p for (_, o), p in zip(pairs, peers, strict=True)]
+        middle = sorted(range(REPEATS), key=peer_ratios.__getitem__)[REPEATS // 2]
+        peer, ours_beside = peers[middle], pairs[middle][1]
+        results.append(Result("resize: img2dataset", peer, "img/s", note=IMG2DATASET))
         results.append(
-            Result("resize: ours / img2dataset", ours.speed, "img/s", peer, "img2dataset", note)
+            Result(
+                "resize: ours / img2dataset",
+                ours_beside.speed,
+                "img/s",
+                peer,
+                "img2dataset",
+                f"{note}; runs in turn, the middle of {REPEATS} ratios "
+                f"({', '.join(f'{r:.2f}' for r in peer_ratios)})",
+            )
         )
         results.append(
             Result(
@@ -317,7 +338,31 @@ def measure(work: Path, cores: int) -> list[Result]:
         )
     )
     results.append(ray_vs_in_process(source, work, cores))
+    results.append(startup(work))
     return results
+
+
+def startup(work: Path, launches: int = 5) -> Result:
+    """Launch to exit of `ace data run` on an empty folder (it plans, finds no image and
+    says so): the command's imports and checks, the floor of every run."""
+    empty = work / "empty-input"
+    empty.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-m", "ace_cli", "-q", "data", "run", str(RECIPE), "--input"]
+    command += [str(empty), "--out", str(work / "empty-out"), "--processes", "2"]
+    seconds = []
+    for _ in range(launches):
+        start = time.perf_counter()
+        done = subprocess.run(command, capture_output=True, text=True)
+        seconds.append(time.perf_counter() - start)
+        if "no images found" not in done.stderr:
+            raise RuntimeError(f"the empty run did not stop as expected: {done.stderr[-500:]}")
+    value = median(seconds)
+    verdict = "holds" if value <= STARTUP_BAR else "does not hold"
+    return Result(
+        "run: start-up on an empty folder", value, "s",
+        note=f"median of {launches} launches ({', '.join(f'{s:.2f}' for s in seconds)}); "
+        f"bar {STARTUP_BAR} s {verdict}",
+    )  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -12,52 +12,107 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 
 from dataengine.corpus.curation import rejected_keys
-from dataengine.corpus.read import read_index
+from dataengine.corpus.read import corpus_folder
 from dataengine.schema import STATUS_OK, STATUS_REJECTED
+from dataengine.sinks.layout import Layout
+from dataengine.storage import read_parquet
 
 BANDS = 5
 TITLES = {"failed_by_task": "rejected or failed, by task"}
 
 
 def corpus_stats(out: str | Path) -> dict:
-    table = read_index(out)
-    rows = table.select(["key", "split", "category", "task", "status"]).to_pylist()
-    ok = [r for r in rows if r["status"] == STATUS_OK]
-    curated_out = len({r["key"] for r in ok} & rejected_keys(out))
-    rejected = sum(r["status"] == STATUS_REJECTED for r in rows)
+    """The counts, read shard by shard (memory holds counters, not rows): a first pass
+    counts and finds each score's range, a second fills the bands between those ends."""
+    rejected_by_curation = rejected_keys(out)
+    counts = {name: Counter() for name in COUNTERS}
+    ranges: dict[str, tuple[float, float]] = {}
+    rows = curated_out = 0
+    for table in _index_tables(out):
+        rows += table.num_rows
+        curated_out += _count_shard(table, counts, rejected_by_curation)
+        for name in _score_columns(table):
+            ranges[name] = _widened(ranges.get(name), table.column(name))
+    bands = {name: np.zeros(BANDS, np.int64) for name in ranges}
+    for table in _index_tables(out):
+        for name in _score_columns(table):
+            bands[name] += _histogram(table.column(name), ranges[name])
+    samples, rejected = counts["by_status"][STATUS_OK], counts["by_status"][STATUS_REJECTED]
     return {
-        "rows": len(rows),
-        "samples": len(ok),
-        "accepted": len(ok) - curated_out,
+        "rows": rows,
+        "samples": samples,
+        "accepted": samples - curated_out,
         "curated_out": curated_out,
         "rejected": rejected,
-        "failed": len(rows) - len(ok) - rejected,
-        "by_split": _count(r["split"] for r in ok),
-        "by_category": _count(r["category"] for r in ok),
-        "by_task": _count(r["task"] for r in ok),
-        "by_status": _count(r["status"] for r in rows),
-        # every row not in the shards, rejected or failed (the key predates that split)
-        "failed_by_task": _count(r["task"] for r in rows if r["status"] != STATUS_OK),
+        "failed": rows - samples - rejected,
+        **{name: dict(sorted(counter.items())) for name, counter in counts.items()},
         "score_bands": {
-            name[len("score_") :]: _bands(table.column(name).to_numpy(False))
-            for name in table.column_names
-            if name.startswith("score_")
+            name[len("score_") :]: _band_labels(ranges[name], bands[name])
+            for name in sorted(ranges)
         },
     }
 
 
-def _count(values) -> dict[str, int]:
-    return dict(sorted(Counter(values).items()))
+# by_split, by_category and by_task count samples in the shards; by_status every row;
+# failed_by_task every row not in the shards, rejected or failed.
+COUNTERS = ("by_split", "by_category", "by_task", "by_status", "failed_by_task")
 
 
-def _bands(values: np.ndarray) -> dict[str, int]:
-    values = values[~np.isnan(values.astype(float))]
+def _index_tables(out: str | Path):
+    layout = Layout(corpus_folder(out))
+    shards = layout.complete_shards()
+    if not shards:
+        raise FileNotFoundError(
+            f"{out} holds no complete shard (no stats/*.json); run `ace data run` first"
+        )
+    for shard in shards:
+        yield read_parquet(layout.index(shard))
+
+
+def _count_shard(table: pa.Table, counts: dict[str, Counter], rejected: set[str]) -> int:
+    """Add one shard's rows to the counters; return how many of its samples are curated out."""
+    columns = table.select(["key", "split", "category", "task", "status"]).to_pydict()
+    ok = [s == STATUS_OK for s in columns["status"]]
+    counts["by_status"].update(columns["status"])
+    for name, column in (("by_split", "split"), ("by_category", "category"), ("by_task", "task")):
+        counts[name].update(v for v, keep in zip(columns[column], ok, strict=True) if keep)
+    counts["failed_by_task"].update(
+        task for task, keep in zip(columns["task"], ok, strict=True) if not keep
+    )
+    return sum(keep and key in rejected for key, keep in zip(columns["key"], ok, strict=True))
+
+
+def _score_columns(table: pa.Table) -> list[str]:
+    return [name for name in table.column_names if name.startswith("score_")]
+
+
+def _finite(column) -> np.ndarray:
+    values = column.to_numpy(zero_copy_only=False).astype(float)
+    return values[np.isfinite(values)]
+
+
+def _widened(known: tuple[float, float] | None, column) -> tuple[float, float] | None:
+    values = _finite(column)
     if values.size == 0:
+        return known
+    low, high = float(values.min()), float(values.max())
+    return (low, high) if known is None else (min(known[0], low), max(known[1], high))
+
+
+def _histogram(column, bounds: tuple[float, float] | None) -> np.ndarray:
+    if bounds is None:
+        return np.zeros(BANDS, np.int64)
+    counts, _ = np.histogram(_finite(column), bins=np.linspace(*bounds, BANDS + 1))
+    return counts
+
+
+def _band_labels(bounds: tuple[float, float] | None, counts: np.ndarray) -> dict[str, int]:
+    if bounds is None:
         return {}
-    edges = np.linspace(values.min(), values.max(), BANDS + 1)
-    counts, _ = np.histogram(values, bins=edges)
+    edges = np.linspace(*bounds, BANDS + 1)
     return {
         f"{lo:.3g}..{hi:.3g}": int(c)
         for lo, hi, c in zip(edges[:-1], edges[1:], counts, strict=True)
