@@ -13,7 +13,6 @@ import contextlib
 import io
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -41,7 +40,7 @@ def served(*command: str):
             raise RuntimeError(f"{' '.join(command)} printed no URL")
         yield found.group(0)
     finally:
-        process.send_signal(signal.SIGINT)
+        process.terminate()  # SIGTERM: SIGINT may be ignored in a background job
         process.wait(timeout=30)
 
 

@@ -11,8 +11,7 @@
                                             "seed"} -> the turn, with its output's number
     GET  /api/conversations/ID/sample.tar   the conversation as one multi-turn sample
 
-Like the review server: loopback only, requests for another Host refused, changes taken only
-as JSON or multipart from this page's own origin.
+Loopback only, as the review server (dataengine/review/local_server.py).
 """
 
 from __future__ import annotations
@@ -28,8 +27,8 @@ from flask import Flask, abort, jsonify, request
 from PIL import Image, ImageOps
 
 from ace_model.chat.conversation import Conversation, Turn
+from dataengine.review.local_server import guard_loopback, serve_locally
 
-LOOPBACK = "127.0.0.1"
 STATIC = {"chat.js": "text/javascript", "chat.css": "text/css"}
 MAX_UPLOAD = 32 << 20  # bytes
 MAX_STEPS = 200
@@ -37,6 +36,7 @@ MAX_STEPS = 200
 
 def make_app(sampler, examples: list[tuple[str, np.ndarray]]) -> Flask:
     app = Flask(__name__, static_folder=None)
+    guard_loopback(app)
     app.config["MAX_CONTENT_LENGTH"] = MAX_UPLOAD
     conversations: dict[str, Conversation] = {}
     model_lock = threading.Lock()  # one generation at a time: the model is not shared-safe
@@ -44,13 +44,6 @@ def make_app(sampler, examples: list[tuple[str, np.ndarray]]) -> Flask:
     def conversation(cid: str) -> Conversation:
         found = conversations.get(cid)
         return found if found is not None else abort(404)
-
-    @app.before_request
-    def loopback_only():
-        if request.host.rsplit(":", 1)[0] not in (LOOPBACK, "localhost"):
-            abort(403)
-        if request.method == "POST" and not _from_this_page():
-            abort(403)
 
     @app.get("/")
     def page():
@@ -129,12 +122,6 @@ def make_app(sampler, examples: list[tuple[str, np.ndarray]]) -> Flask:
     return app
 
 
-def _from_this_page() -> bool:
-    """A POST from a page of another origin carries its Origin; this page's carries ours."""
-    origin = request.headers.get("Origin")
-    return origin is None or origin == request.host_url.rstrip("/")
-
-
 def _asset(name: str) -> str:
     return resources.files("ace_model.chat").joinpath("static", name).read_text("utf-8")
 
@@ -195,14 +182,6 @@ def _settings(body: dict) -> dict:
 
 
 def serve(sampler, examples, port: int) -> None:
-    from werkzeug.serving import make_server
-
-    server = make_server(LOOPBACK, port, make_app(sampler, examples), threaded=True)
-    print(f"chat with {sampler.path} (step {sampler.step}) at http://{LOOPBACK}:{server.port}/ "
-          "(Ctrl-C stops)", flush=True)  # fmt: skip
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
+    """Serve until Ctrl-C or SIGTERM; print the URL first (port 0: a free one)."""
+    banner = f"chat with {sampler.path} (step {sampler.step}) at {{}} (Ctrl-C stops)"
+    serve_locally(make_app(sampler, examples), port, banner.format)

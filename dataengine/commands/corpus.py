@@ -197,6 +197,7 @@ def _review(args) -> int:
 
 def _bench(args) -> int:
     from dataengine.corpus.bench import freeze_bench
+    from dataengine.corpus.stats import counted
 
     if args.per_task is not None and args.per_task < 1:
         raise RecipeError(f"--per-task {args.per_task}: give 1 or more")
@@ -205,7 +206,7 @@ def _bench(args) -> int:
     except (FileNotFoundError, FileExistsError, ValueError) as exc:
         raise RecipeError(str(exc)) from None
     tasks = ", ".join(f"{task} {n}" for task, n in sorted(done.per_task.items()))
-    print(f"benchmark {args.new}: {done.samples} verified samples ({tasks}); manifest "
+    print(f"benchmark {args.new}: {counted(done.samples, 'verified sample')} ({tasks}); manifest "
           f"{done.manifest}; evaluate with `ace model eval --bench {args.new}`")  # fmt: skip
     return 0
 

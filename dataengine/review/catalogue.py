@@ -1,7 +1,7 @@
 """What the review page asks of a corpus: its index rows, filtered, sorted and paged, with
 the decision in force for each; one sample in full; and its members' bytes.
 
-The index is read once (columns that a card or a filter needs, the shard of each row) and
+The index is read once (the columns a card or a filter needs, the shard of each row) and
 queried with pyarrow, so a query costs the same at 1k and at 100k rows. Decisions are folded
 in from the curation table's files as they appear (`DecisionLog`).
 """
@@ -27,7 +27,7 @@ from dataengine.corpus.curation import (
 )
 from dataengine.schema import STATUS_OK, is_key
 from dataengine.sinks.layout import Layout
-from dataengine.storage import open_binary, read_parquet
+from dataengine.storage import open_binary, read_parquet, read_parquet_schema
 
 FACETS = ("split", "task", "category", "status", "instruction_source")
 UNDECIDED = "undecided"  # the decision filter's value for samples nobody decided about
@@ -132,6 +132,7 @@ class Catalogue:
         }
         return {
             **{name: row[name] for name in ("key", "status", "error", "instruction", *FACETS)},
+            "shard": row["shard"],
             "scores": scores,
             "decision": decision,
         }
@@ -147,6 +148,7 @@ class Catalogue:
         if row is None:
             return None
         card = self._card(row, self.decisions.current().get(key))
+        row = _full_row(self.layout, row["shard"], key)
         provenance = {
             name[len("provenance_") :]: value
             for name, value in row.items()
@@ -157,7 +159,7 @@ class Catalogue:
             "caption": row.get("caption"),
             "frames": json.loads(row["frames"]) if row.get("frames") else [],
             "target": row.get("target"),
-            "shard": row["shard"],
+            "shard": card["shard"],
             "provenance": provenance,
             "history": decision_history(self.out, key),
         }
@@ -209,14 +211,28 @@ class TarMembers:
             return self.offsets[shard]
 
 
+# What a card, a filter or a member read needs of every row; the rest of a row (provenance,
+# caption) is read from its shard's index when the one-sample view asks for it.
+CARD_COLUMNS = ("key", "status", "error", "instruction", "member_sizes", *FACETS)
+
+
 def _index_with_shards(layout: Layout) -> pa.Table:
     tables = []
     for shard in layout.complete_shards():
-        table = read_parquet(layout.index(shard))
-        tables.append(table.append_column("shard", pa.array([shard] * table.num_rows, pa.string())))
+        path = layout.index(shard)
+        names = read_parquet_schema(path).names
+        columns = [n for n in names if n in CARD_COLUMNS or n.startswith("score_")]
+        table = read_parquet(path, columns=columns)
+        shards = pa.array([shard] * table.num_rows, pa.string())
+        tables.append(table.append_column("shard", shards))
     if not tables:
         raise FileNotFoundError(f"{layout.root} holds no complete shard; run `ace data run` first")
     return pa.concat_tables(tables, promote_options="default")
+
+
+def _full_row(layout: Layout, shard: str, key: str) -> dict[str, Any]:
+    table = read_parquet(layout.index(shard), filters=[("key", "=", key)])
+    return table.to_pylist()[0]
 
 
 def _sort_keys(q: Query, scores: list[str]) -> list[tuple[str, str]]:

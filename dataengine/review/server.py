@@ -11,10 +11,9 @@
                                  curation table (one new file), answered with the rows
 
 Nothing outside DIR is served: files are named only by sample keys found in the index and
-member names found in its rows. The server binds 127.0.0.1; it answers only requests whose
-Host is that address (a page elsewhere cannot reach it by a rebound name), and takes
-decisions only as JSON and only from its own origin. Untrusted corpus text reaches the
-page only as JSON, and the page writes it as text.
+member names found in its rows. Loopback only (local_server.py), and decisions are taken
+only as JSON. Untrusted corpus text reaches the page only as JSON, and the page writes it as
+text.
 """
 
 from __future__ import annotations
@@ -28,26 +27,18 @@ from flask import Flask, abort, jsonify, request
 from dataengine.audit.strips import strip
 from dataengine.corpus.curation import DECISIONS, decision_rows, record_decisions
 from dataengine.review.catalogue import Catalogue, Query
+from dataengine.review.local_server import guard_loopback, serve_locally
 from dataengine.schema import STATUS_OK
 from dataengine.sinks.encode import encode_jpeg
 
-LOOPBACK = "127.0.0.1"
 STRIP_HEIGHT = 96
 STATIC = {"review.js": "text/javascript", "review.css": "text/css"}
 
 
 def make_app(out: Path, reviewer: str, name: str) -> Flask:
     app = Flask(__name__, static_folder=None)
+    guard_loopback(app)
     catalogue = Catalogue(out)
-
-    @app.before_request
-    def loopback_only():
-        host = request.host.rsplit(":", 1)[0]
-        if host not in (LOOPBACK, "localhost"):
-            abort(403)
-        origin = request.headers.get("Origin")  # a page's POST carries where it came from
-        if request.method == "POST" and origin not in (None, request.host_url.rstrip("/")):
-            abort(403)
 
     @app.get("/")
     def page():
@@ -143,14 +134,6 @@ def _decision_problem(catalogue: Catalogue, body: dict) -> str | None:
 
 
 def serve(out: Path, port: int, reviewer: str, name: str) -> None:
-    """Serve until interrupted; print the URL first (port 0: a free one)."""
-    from werkzeug.serving import make_server
-
-    server = make_server(LOOPBACK, port, make_app(out, reviewer, name), threaded=True)
-    print(f"reviewing {out} at http://{LOOPBACK}:{server.port}/ (Ctrl-C stops)", flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
+    """Serve until Ctrl-C or SIGTERM; print the URL first (port 0: a free one)."""
+    app = make_app(out, reviewer, name)
+    serve_locally(app, port, lambda url: f"reviewing {out} at {url} (Ctrl-C stops)")

@@ -8,7 +8,6 @@ import contextlib
 import io
 import json
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -50,7 +49,7 @@ def chat_server(run):
         assert url, f"no URL in {seen!r}"
         yield url.group(0)
     finally:
-        process.send_signal(signal.SIGINT)
+        process.terminate()  # SIGTERM: SIGINT may be ignored in a background job
         process.wait(timeout=30)
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import re
 import shutil
-import signal
 import subprocess
 import sys
 
@@ -54,7 +53,7 @@ def review_server(corpus):
         assert url, f"no URL in {line!r}"
         yield url.group(0)
     finally:
-        process.send_signal(signal.SIGINT)
+        process.terminate()  # SIGTERM: SIGINT may be ignored in a background job
         process.wait(timeout=30)
 
 
