@@ -122,3 +122,15 @@ def reviewable(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("reviewable")
     run_recipe(build_recipe(raw), out, InProcess(), progress=False)
     return out
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Headless Chromium (and its driver), installed if missing; the test is skipped, with the
+    reason, only where it cannot be."""
+    from tests.browser import install_chromium
+
+    path, why = install_chromium()
+    if path is None:
+        pytest.skip(f"headless Chromium unavailable: {why}")
+    return path

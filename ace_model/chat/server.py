@@ -20,16 +20,15 @@ import base64
 import io
 import secrets
 import threading
-from importlib import resources
 
 import numpy as np
 from flask import Flask, abort, jsonify, request
 from PIL import Image, ImageOps
 
 from ace_model.chat.conversation import Conversation, Turn
-from dataengine.review.local_server import guard_loopback, serve_locally
+from dataengine.review.local_server import guard_loopback, page_asset, serve_locally
 
-STATIC = {"chat.js": "text/javascript", "chat.css": "text/css"}
+STATIC = {"dom.js": "text/javascript", "chat.js": "text/javascript", "chat.css": "text/css"}
 MAX_UPLOAD = 32 << 20  # bytes
 MAX_STEPS = 200
 
@@ -123,7 +122,7 @@ def make_app(sampler, examples: list[tuple[str, np.ndarray]]) -> Flask:
 
 
 def _asset(name: str) -> str:
-    return resources.files("ace_model.chat").joinpath("static", name).read_text("utf-8")
+    return page_asset("ace_model.chat", name)
 
 
 def _png(image: np.ndarray):

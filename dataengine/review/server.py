@@ -19,7 +19,6 @@ text.
 from __future__ import annotations
 
 import mimetypes
-from importlib import resources
 from pathlib import Path
 
 from flask import Flask, abort, jsonify, request
@@ -27,12 +26,12 @@ from flask import Flask, abort, jsonify, request
 from dataengine.audit.strips import strip
 from dataengine.corpus.curation import DECISIONS, decision_rows, record_decisions
 from dataengine.review.catalogue import Catalogue, Query
-from dataengine.review.local_server import guard_loopback, serve_locally
+from dataengine.review.local_server import guard_loopback, page_asset, serve_locally
 from dataengine.schema import STATUS_OK
 from dataengine.sinks.encode import encode_jpeg
 
 STRIP_HEIGHT = 96
-STATIC = {"review.js": "text/javascript", "review.css": "text/css"}
+STATIC = {"dom.js": "text/javascript", "review.js": "text/javascript", "review.css": "text/css"}
 
 
 def make_app(out: Path, reviewer: str, name: str) -> Flask:
@@ -96,7 +95,7 @@ def make_app(out: Path, reviewer: str, name: str) -> Flask:
 
 
 def _asset(name: str) -> str:
-    return resources.files("dataengine.review").joinpath("static", name).read_text("utf-8")
+    return page_asset("dataengine.review", name)
 
 
 def _query(args) -> Query:

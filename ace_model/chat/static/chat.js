@@ -1,31 +1,8 @@
-// The chat page: every text from the server or the user is written with textContent.
+// The chat page (after dom.js: $, el, getJson, say): every text from the server or the user
+// is written with textContent.
 "use strict";
 
-const $ = (id) => document.getElementById(id);
 const state = { id: null, images: [], edited: null, refs: [], painted: false, busy: false };
-
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attrs)) {
-    if (name === "text") node.textContent = value;
-    else if (name === "cls") node.className = value;
-    else node.setAttribute(name, value);
-  }
-  for (const child of children) if (child != null) node.append(child);
-  return node;
-}
-
-async function call(url, options) {
-  const reply = await fetch(url, options);
-  const body = await reply.json().catch(() => ({}));
-  if (!reply.ok) throw new Error(body.error || `${url}: HTTP ${reply.status}`);
-  return body;
-}
-
-function say(text, isError = false) {
-  $("status").textContent = text;
-  $("status").className = isError ? "meta error" : "meta";
-}
 
 const imageUrl = (n) => `/api/conversations/${state.id}/images/${n}.png`;
 const placeholder = (i) => (i === 0 ? "{image}" : `{image${i}}`);
@@ -71,12 +48,12 @@ function render() {
 async function upload(file) {
   const data = new FormData();
   data.append("file", file);
-  const reply = await call(`/api/conversations/${state.id}/images`, { method: "POST", body: data });
+  const reply = await getJson(`/api/conversations/${state.id}/images`, { method: "POST", body: data });
   addImage(reply.image, `upload ${file.name}`);
 }
 
 async function pickExample(i, label) {
-  const reply = await call(`/api/conversations/${state.id}/images`, {
+  const reply = await getJson(`/api/conversations/${state.id}/images`, {
     method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ example: i }) });
   addImage(reply.image, `example ${label}`);
 }
@@ -140,7 +117,7 @@ async function send(event) {
   $("send").disabled = true;
   say("generating...");
   try {
-    const turn = await call(`/api/conversations/${state.id}/turns`, {
+    const turn = await getJson(`/api/conversations/${state.id}/turns`, {
       method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
     const shown = inputs.map((n) => el("img", { src: imageUrl(n), alt: `input #${n}` }));
     $("turns").append(el("li", { "data-output": turn.output },
@@ -160,9 +137,9 @@ async function send(event) {
 }
 
 async function setUp() {
-  const info = await call("/api/info");
+  const info = await getJson("/api/info");
   $("model").textContent = `${info.checkpoint} · step ${info.step} · ${info.resolution} px`;
-  state.id = (await call("/api/conversations", { method: "POST" })).id;
+  state.id = (await getJson("/api/conversations", { method: "POST" })).id;
   $("download").href = `/api/conversations/${state.id}/sample.tar`;
   $("examples-box").hidden = !info.examples.length;
   $("examples-box").open = info.examples.length > 0;

@@ -1,33 +1,9 @@
-// The review page. Corpus text (instructions, keys, errors, reasons) is only ever written
-// with textContent or as attribute values, never parsed as HTML.
+// The review page (after dom.js: $, el, getJson, say). Corpus text (instructions, keys,
+// errors, reasons) is only ever written with textContent or as attribute values.
 "use strict";
 
 const state = { items: [], total: 0, current: 0, undo: [], detail: false, busy: false };
-const $ = (id) => document.getElementById(id);
 const form = $("filters");
-
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attrs)) {
-    if (name === "text") node.textContent = value;
-    else if (name === "cls") node.className = value;
-    else node.setAttribute(name, value);
-  }
-  for (const child of children) if (child != null) node.append(child);
-  return node;
-}
-
-async function getJson(url, options) {
-  const reply = await fetch(url, options);
-  const body = await reply.json().catch(() => ({}));
-  if (!reply.ok) throw new Error(body.error || `${url}: HTTP ${reply.status}`);
-  return body;
-}
-
-function say(text, isError = false) {
-  $("status").textContent = text;
-  $("status").className = isError ? "meta error" : "meta";
-}
 
 // -- filters, from the URL's query so that a reload shows the same view -------------------
 

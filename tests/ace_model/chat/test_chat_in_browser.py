@@ -14,23 +14,14 @@ import time
 import urllib.request
 
 import numpy as np
-import pytest
 from PIL import Image
 
 from dataengine.sinks.encode import decode_member
 from dataengine.sinks.tars import samples_in_tar
-from tests.browser import install_chromium, webdriver
+from tests.browser import webdriver
 from tests.builders import photo
 
 WAIT = 120
-
-
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    path, why = install_chromium()
-    if path is None:
-        pytest.skip(f"headless Chromium unavailable: {why}")
-    return path
 
 
 @contextlib.contextmanager

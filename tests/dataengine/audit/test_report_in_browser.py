@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from dataengine.audit.report import write_report
-from tests.browser import Browser, install_chromium
+from tests.browser import Browser
 from tests.dataengine.audit.expected import accepted_by_task, expected_counts
 
 READ_PAGE = """(() => {
@@ -33,14 +33,6 @@ READ_PAGE = """(() => {
     title: document.title,
   };
 })()"""
-
-
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    path, why = install_chromium()
-    if path is None:
-        pytest.skip(f"headless Chromium unavailable: {why}")
-    return path
 
 
 @pytest.fixture(scope="module")

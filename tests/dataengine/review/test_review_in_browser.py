@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import re
-import shutil
 import subprocess
 import sys
 
@@ -14,25 +13,10 @@ import pytest
 
 from dataengine.corpus.curation import read_decisions
 from dataengine.corpus.read import iter_samples, read_index
-from tests.browser import install_chromium, webdriver
+from tests.browser import webdriver
 
 TASK = "grayscale"
 WAIT = 30
-
-
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    path, why = install_chromium()
-    if path is None:
-        pytest.skip(f"headless Chromium unavailable: {why}")
-    return path
-
-
-@pytest.fixture
-def corpus(reviewable, tmp_path):
-    out = tmp_path / "corpus"
-    shutil.copytree(reviewable, out)
-    return out
 
 
 @pytest.fixture

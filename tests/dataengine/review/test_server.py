@@ -4,7 +4,6 @@ table; and what it refuses (other hosts, other files, bad decisions)."""
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
 
@@ -13,13 +12,6 @@ from dataengine.corpus.read import read_index
 from dataengine.review.server import make_app
 
 HOST = {"base_url": "http://127.0.0.1:8765"}
-
-
-@pytest.fixture
-def corpus(reviewable, tmp_path):
-    out = tmp_path / "corpus"
-    shutil.copytree(reviewable, out)
-    return out
 
 
 @pytest.fixture
