@@ -14,6 +14,7 @@ from typing import Any
 
 import torch
 
+from ace_model import sharding
 from ace_model.config import RunSpec, TrainConfig, from_dict
 from ace_model.data import Position
 from ace_model.model import LCUDiT
@@ -77,11 +78,19 @@ def training_payload(
         "step": step,
         "position": {"epoch": position.epoch, "batch": position.batch},
         "world_size": world_size,
-        "model": state.model.state_dict(),
-        "ema": state.ema.state_dict(),
-        "optimizer": state.optimizer.state_dict(),
+        "parallel": _parallel(state.model, world_size),
+        "model": sharding.full_weights(state.model),
+        "ema": sharding.full_weights(state.ema),
+        "optimizer": sharding.full_optimizer_state(state.model, state.optimizer),
         "versions": {"torch": str(torch.__version__), "python": platform.python_version()},
     }
+
+
+def _parallel(model, world_size: int) -> str:
+    """How the ranks held the network that saved this: one process, DDP replicas, FSDP2."""
+    if sharding.is_sharded(model):
+        return "fsdp2"
+    return "ddp" if world_size > 1 else "single"
 
 
 def load(ckpt: str | Path) -> dict[str, Any]:

@@ -57,6 +57,12 @@ def _add_train(commands) -> None:
         "preset's; on for ace-0.6b)",
     )
     train.add_argument(
+        "--shard",
+        action=argparse.BooleanOptionalAction,
+        help="under several ranks, shard parameters, gradients and optimizer state (FSDP2) "
+        "instead of a whole replica per rank (DDP) (default: the preset's; on for ace-0.6b)",
+    )
+    train.add_argument(
         "--resume", action="store_true", help="continue from the run's newest checkpoint"
     )
     train.add_argument("--vae", help="a local diffusers AutoencoderKL folder (small, ace-0.6b)")
@@ -195,6 +201,7 @@ def _train(args) -> int:
             seed=args.seed,
             checkpoint_every=args.checkpoint_every,
             activation_checkpointing=args.activation_checkpointing,
+            shard=args.shard,
         )
     except (ValueError, FileNotFoundError, FileExistsError) as exc:
         return _fail(str(exc))

@@ -146,6 +146,9 @@ class TrainConfig:
     # Recompute each block's activations in the backward pass: about a third more compute
     # for a fraction of the memory (the 0.6B preset's batch fits one 80 GB card only so).
     activation_checkpointing: bool = False
+    # Under several ranks, shard parameters, gradients and optimizer state (FSDP2) instead
+    # of a whole replica per rank (DDP): for networks whose training state fills a GPU.
+    shard: bool = False
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "resolution", "log_every", "checkpoint_every"):
@@ -197,6 +200,7 @@ PRESETS: dict[str, Preset] = {
             ema_decay=0.9999,
             resolution=512,
             activation_checkpointing=True,
+            shard=True,
         ),
         codec="vae",
     ),

@@ -125,10 +125,8 @@ def _warnings_only_off_main(world: World) -> Iterator[None]:
 
 def wrap(model: torch.nn.Module, world: World, device: torch.device) -> torch.nn.Module:
     """The module the training forward pass goes through: DDP, which averages gradients
-    over the ranks in the backward pass, or the model itself on one rank.
-
-    FSDP2 (sharding parameters and optimizer state) is not done: every rank holds a whole
-    replica, which fits the presets up to ace-0.6b on one 80 GB GPU (docs/MODEL.md)."""
+    over the ranks in the backward pass, or the model itself on one rank (a sharded model,
+    ace_model/sharding.py, is its own wrapper)."""
     if world.size == 1:
         return model
     from torch.nn.parallel import DistributedDataParallel

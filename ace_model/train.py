@@ -25,7 +25,7 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
-from ace_model import checkpoint, distributed
+from ace_model import checkpoint, distributed, sharding
 from ace_model.conditioning import Condition, codec_targets, pack
 from ace_model.config import CodecConfig, ModelConfig, RunSpec, TextConfig, TrainConfig, preset
 from ace_model.data import Position, ShardStream, decode_batch
@@ -69,11 +69,40 @@ def autocast(device: torch.device):
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")
 
 
-def new_state(spec: RunSpec, train: TrainConfig, device: torch.device) -> State:
+def new_state(
+    spec: RunSpec, train: TrainConfig, device: torch.device, world: World | None = None
+) -> State:
     torch.manual_seed(derive_seed(train.seed, "init"))
     model = LCUDiT(spec.model).to(device)
     ema = copy.deepcopy(model).requires_grad_(False)
+    return _assembled(model, ema, train, device, world or World())
+
+
+def restore_state(
+    payload: dict, spec: RunSpec, train: TrainConfig, device, world: World | None = None
+) -> State:
+    """A saved run's state: the whole network loaded before it is sharded (if it is), the
+    optimizer's state after."""
+    torch.manual_seed(derive_seed(train.seed, "init"))  # the random state of a new run
+    model = LCUDiT(spec.model).to(device)
+    ema = copy.deepcopy(model).requires_grad_(False)
+    model.load_state_dict(payload["model"])
+    ema.load_state_dict(payload["ema"])
+    state = _assembled(model, ema, train, device, world or World())
+    sharding.load_optimizer_state(state.model, state.optimizer, payload["optimizer"])
+    state.step = int(payload["step"])
+    state.position = Position(**payload["position"])
+    return state
+
+
+def _assembled(model: LCUDiT, ema: LCUDiT, train: TrainConfig, device, world: World) -> State:
+    """The network, its EMA and the optimizer, for data parallelism over `world`: sharded
+    (FSDP2, `train.shard`) before the optimizer sees the parameters, or wrapped in DDP."""
     model.checkpoint_blocks = train.activation_checkpointing
+    sharded = train.shard and world.size > 1
+    if sharded:
+        sharding.shard(model)
+        sharding.shard(ema)
     optimizer = torch.optim.AdamW(
         model.parameters(),
         lr=train.lr,
@@ -81,16 +110,8 @@ def new_state(spec: RunSpec, train: TrainConfig, device: torch.device) -> State:
         weight_decay=train.weight_decay,
         fused=device.type == "cuda",  # one kernel for all parameters
     )
-    return State(model, ema, optimizer)
-
-
-def restore_state(payload: dict, spec: RunSpec, train: TrainConfig, device) -> State:
-    state = new_state(spec, train, device)
-    state.model.load_state_dict(payload["model"])
-    state.ema.load_state_dict(payload["ema"])
-    state.optimizer.load_state_dict(payload["optimizer"])
-    state.step = int(payload["step"])
-    state.position = Position(**payload["position"])
+    state = State(model, ema, optimizer)
+    state.net = model if sharded else distributed.wrap(model, world, device)
     return state
 
 
@@ -103,7 +124,8 @@ def learning_rate(train: TrainConfig, step: int) -> float:
 def update_ema(ema: LCUDiT, model: LCUDiT, decay: float, step: int) -> None:
     """EMA whose decay ramps up, so that short runs still average recent weights only."""
     rate = min(decay, (1 + step) / (10 + step))
-    torch._foreach_lerp_(list(ema.parameters()), list(model.parameters()), 1.0 - rate)
+    shards = sharding.local(list(ema.parameters())), sharding.local(list(model.parameters()))
+    torch._foreach_lerp_(*shards, 1.0 - rate)
 
 
 # ============================================================================================
@@ -135,11 +157,13 @@ def optimise(
         group["lr"] = learning_rate(train, state.step)
     state.model.train()
     with autocast(device):
-        net = state.net or state.model  # through DDP, whose backward averages over ranks
+        net = state.net or state.model  # through DDP or FSDP2: their backward averages
         loss = flow_loss(net, x0, cond, train.drop_text, generator, share.rows, share.drawn)
     state.optimizer.zero_grad(set_to_none=True)
     (loss * share.weight).backward()
-    grad_norm = torch.nn.utils.clip_grad_norm_(state.model.parameters(), train.grad_clip)
+    grad_norm = sharding.whole(
+        torch.nn.utils.clip_grad_norm_(state.model.parameters(), train.grad_clip)
+    )
     state.optimizer.step()
     update_ema(state.ema, state.model, train.ema_decay, state.step)  # alike on every rank
     state.step += 1
@@ -174,10 +198,13 @@ def prepare(
     if newest is not None:
         payload = checkpoint.load(newest)
         base = checkpoint.train_config_of(payload)
-        changed = {k: v for k, v in overrides.items() if v is not None and k != "steps"}
+        free = ("steps", "shard")  # how far, and how the ranks hold it: no change to the math
+        changed = {k: v for k, v in overrides.items() if v is not None and k not in free}
         if changed or model is not None:
             raise ValueError(f"a resumed run keeps its settings; drop {sorted(changed)}")
-        train = preset(payload["preset"], **{**vars(base), "steps": overrides.get("steps")})
+        shard = overrides.get("shard")
+        given = {"steps": overrides.get("steps"), **({"shard": shard} if shard is not None else {})}
+        train = preset(payload["preset"], **{**vars(base), **given})
         return checkpoint.spec_of(payload), train.train, payload
     chosen = preset(preset_name, **overrides)
     if chosen.codec == "vae" and codec.kind != "vae":
@@ -252,11 +279,10 @@ def train(
 def _start(run: Run, payload: dict | None) -> State:
     """The state to train from, on this rank's device, wrapped for data parallelism."""
     if payload is None:
-        state = new_state(run.spec, run.settings, run.device)
+        state = new_state(run.spec, run.settings, run.device, run.world)
     else:
-        state = restore_state(payload, run.spec, run.settings, run.device)
+        state = restore_state(payload, run.spec, run.settings, run.device, run.world)
         state.position = resumed_position(payload, run.world)
-    state.net = distributed.wrap(state.model, run.world, run.device)
     run.folder.mkdir(parents=True, exist_ok=True)
     log.info(
         "%s: %s, %.2fM parameters, on %s x %d (%d samples a step), from step %d to %d",
@@ -313,16 +339,22 @@ def _loop(run: Run, state: State) -> dict[str, Any]:
         bar.update(1)
         if state.step % settings.log_every == 0 or state.step == settings.steps:
             bar.set_postfix(loss=f"{meter.write(state.step, position):.4f}")
-        if world.main and (
-            state.step % settings.checkpoint_every == 0 or state.step == settings.steps
-        ):
-            payload = checkpoint.training_payload(
-                run.spec, settings, run.preset, state.step, position, state, world.size
-            )
-            checkpoint.save(run.folder, payload)
+        if state.step % settings.checkpoint_every == 0 or state.step == settings.steps:
+            _save(run, state, position)
     bar.close()
     distributed.barrier(world)  # rank 0's last checkpoint is on disk before any rank returns
     return {"step": state.step, "checkpoint": str(checkpoint.latest(run.folder)), **meter.last}
+
+
+def _save(run: Run, state: State, position: Position) -> None:
+    """Rank 0 writes the checkpoint; a sharded network is gathered for it by every rank."""
+    if not (run.world.main or sharding.is_sharded(state.model)):
+        return
+    payload = checkpoint.training_payload(
+        run.spec, run.settings, run.preset, state.step, position, state, run.world.size
+    )
+    if run.world.main:
+        checkpoint.save(run.folder, payload)
 
 
 def _step_on(run: Run, state: State, size, raws: list[dict], meter: Meter) -> bool:

@@ -99,10 +99,55 @@ def test_two_ranks_take_the_steps_of_one_with_the_same_global_batch(
     assert [row["step"] for row in rows] == [1, 2, 3, 4]  # rank 0 alone wrote them
     ref, got = checkpoint.load(one), checkpoint.load(two)
     assert got["world_size"] == 2 and got["position"] == ref["position"]
+    assert (got["parallel"], ref["parallel"]) == ("ddp", "single")
     for part in ("model", "ema"):
         assert got[part].keys() == ref[part].keys()  # the bare network's: no "module."
         for name, tensor in ref[part].items():
             torch.testing.assert_close(got[part][name], tensor, rtol=1e-4, atol=1e-5)
+
+
+@pytest.fixture(scope="module")
+def sharded_runs(reference, tmp_path_factory) -> Path:
+    """As two_rank_runs, with parameters, gradients and optimizer state sharded (FSDP2)."""
+    root = tmp_path_factory.mktemp("sharded")
+    common = dict(data=reference, batch_size=4, shard=True, **SETTINGS)
+    run_ranks(
+        2,
+        dict(run=root / "straight", steps=4, **common),
+        dict(run=root / "stopped", steps=2, **common),
+        dict(run=root / "stopped", steps=4, resume=True, data=reference, progress=False),
+    )
+    return root
+
+
+def test_sharded_ranks_take_the_steps_of_one_and_resume_exactly(sharded_runs, reference, tmp_path):
+    one = tmp_path / "one"
+    train(reference, one, steps=4, batch_size=8, **SETTINGS)
+    sharded = sharded_runs / "straight"
+    torch.testing.assert_close(losses(sharded), losses(one), rtol=1e-5, atol=0)
+    ref, got = checkpoint.load(one), checkpoint.load(sharded)
+    assert got["train"]["shard"] and got["parallel"] == "fsdp2" and got["world_size"] == 2
+    for part in ("model", "ema"):
+        assert got[part].keys() == ref[part].keys()  # whole tensors, the bare network's names
+        for name, tensor in ref[part].items():
+            torch.testing.assert_close(got[part][name], tensor, rtol=1e-4, atol=1e-5)
+    assert got["optimizer"]["state"].keys() == ref["optimizer"]["state"].keys()
+    resumed = checkpoint.load(sharded_runs / "stopped")
+    for part in ("model", "ema"):
+        for name, tensor in got[part].items():
+            assert torch.equal(tensor, resumed[part][name]), f"{part}.{name} differs"
+
+
+def test_a_sharded_checkpoint_samples_and_resumes_unsharded(sharded_runs, reference, tmp_path):
+    import shutil
+
+    from ace_model.sample import Sampler
+
+    run = shutil.copytree(sharded_runs / "straight", tmp_path / "run")
+    image = torch.full((24, 40, 3), 90, dtype=torch.uint8).numpy()
+    assert Sampler(run).edit([image], "Make {image} grayscale.", steps=2).shape == (24, 40, 3)
+    summary = train(reference, run, steps=6, resume=True, progress=False)
+    assert summary["step"] == 6 and checkpoint.load(run)["world_size"] == 1
 
 
 @pytest.mark.slow
