@@ -15,8 +15,11 @@ and there is no rename to do.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pathlib
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -56,6 +59,31 @@ def is_local(path: Any) -> bool:
 
 def display(path: Any) -> str:
     return str(path)
+
+
+@contextlib.contextmanager
+def write_stream(path: Any) -> Iterator[IO[bytes]]:
+    """A binary file to write `path` through, all or nothing as write_bytes, for a file too
+    long to hold in memory: a temporary beside it renamed into place, or, for a URL, a local
+    temporary uploaded whole when the block ends without an error."""
+    if not is_local(path):
+        with tempfile.NamedTemporaryFile(suffix=".part") as local:
+            yield local
+            local.flush()
+            path.fs.put_file(local.name, path.path)
+        return
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        with open(tmp, "wb") as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def write_bytes(path: Any, data: bytes) -> None:

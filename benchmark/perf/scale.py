@@ -6,7 +6,7 @@ A corpus of each size is built by a cheap recipe (pipelines' `pairs` on small ge
 images held in a Parquet table, so nothing is committed or downloaded), then each command
 runs on it as a user runs it, one process each (`ace ...`, or `python -c` for the readers
 that are libraries): wall time, CPU seconds (of the command and every process it waited
-for) and peak RSS (of its whole process tree, sampled every 20 ms). The bars, larger size
+for) and peak memory (the PSS of its whole process tree, sampled every 20 ms). The bars, larger size
 against smaller: time ratio <= 1.1 x the size ratio (linear within noise), peak memory
 ratio <= 1.3.
 """
@@ -110,11 +110,12 @@ def write_recipe(sources: Path, path: Path) -> Path:
 class Measured:
     seconds: float
     cpu_seconds: float
-    peak_rss_mb: float
+    peak_mb: float
 
 
 def measure(command: list[str], env: dict | None = None) -> Measured:
-    """Run `command` to its end; its wall time, CPU seconds and the peak RSS of its tree."""
+    """Run `command` to its end; its wall time, CPU seconds and the peak memory of its
+    process tree (PSS)."""
     import psutil
 
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -122,7 +123,7 @@ def measure(command: list[str], env: dict | None = None) -> Measured:
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     root, peak = psutil.Process(process.pid), 0
     while process.poll() is None:
-        peak = max(peak, _tree_rss(root))
+        peak = max(peak, _tree_memory(root))
         time.sleep(0.02)
     seconds = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -133,16 +134,17 @@ def measure(command: list[str], env: dict | None = None) -> Measured:
     return Measured(seconds, cpu, peak / 2**20)
 
 
-def _tree_rss(root) -> int:
+def _tree_memory(root) -> int:
+    """The memory of a process and its descendants: the sum of their proportional set sizes
+    (PSS), each shared page split between the processes that share it. Summing RSS would
+    count a page that forked workers share with their parent once per process."""
     import psutil
 
     total = 0
-    try:
+    with contextlib.suppress(psutil.Error):
         for process in [root, *root.children(recursive=True)]:
             with contextlib.suppress(psutil.Error):
-                total += process.memory_info().rss
-    except psutil.Error:
-        pass
+                total += process.memory_full_info().pss
     return total
 
 
@@ -222,7 +224,7 @@ def compare(small: int, large: int, a: dict, b: dict) -> list[Result]:
         if name == "samples":
             continue
         time_ratio = b[name].seconds / a[name].seconds
-        memory_ratio = b[name].peak_rss_mb / a[name].peak_rss_mb
+        memory_ratio = b[name].peak_mb / a[name].peak_mb
         per_sample_ms = 1000 * b[name].seconds / b["samples"].seconds
         verdict = []
         if time_ratio > TIME_SLACK * sizes:
@@ -231,8 +233,8 @@ def compare(small: int, large: int, a: dict, b: dict) -> list[Result]:
             verdict.append(f"memory ratio {memory_ratio:.2f} > {MEMORY_BAR}")
         note = (
             f"{a[name].seconds:.1f} s -> {b[name].seconds:.1f} s ({per_sample_ms:.2f} ms/sample), "
-            f"CPU {a[name].cpu_seconds:.0f} -> {b[name].cpu_seconds:.0f} s, peak RSS "
-            f"{a[name].peak_rss_mb:.0f} -> {b[name].peak_rss_mb:.0f} MB (x{memory_ratio:.2f}); "
+            f"CPU {a[name].cpu_seconds:.0f} -> {b[name].cpu_seconds:.0f} s, peak memory "
+            f"{a[name].peak_mb:.0f} -> {b[name].peak_mb:.0f} MB (x{memory_ratio:.2f}); "
             + ("; ".join(verdict) if verdict else "bars hold")
         )
         results.append(

@@ -18,9 +18,11 @@ out and counted per reason.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +30,7 @@ from dataengine.export.samples import Losses, Sample, accepted_samples, splits_o
 from dataengine.schema import replace_placeholders
 from dataengine.sinks.encode import decode_member, encode_png
 from dataengine.sinks.files import atomic_write
+from dataengine.storage import write_stream
 
 ACE_HEADER = ("Source:FILE", "SourceMASK:FILE", "Target:FILE", "Prompt")
 DELIMITER = "#;#"
@@ -68,22 +71,28 @@ def ace_row(sample: Sample, folder: Path, losses: Losses) -> tuple[str, ...]:
 def write_ace(out: Path, new: Path, losses: Losses) -> Counter:
     written: Counter[str] = Counter()
     for split in splits_of(out):
-        rows = []
-        for sample in accepted_samples(out, split):
-            reason = ace_loss(sample)
-            if reason:
-                losses.add(sample, reason)
-            else:
-                rows.append(ace_row(sample, new, losses))
-        written[split] = len(rows)
-        atomic_write(new / f"{split}.csv", _csv([ACE_HEADER, *rows]))
+        with _text_file(new / f"{split}.csv") as text:
+            table = csv.writer(text, lineterminator="\n")
+            table.writerow(ACE_HEADER)
+            for sample in accepted_samples(out, split):
+                reason = ace_loss(sample)
+                if reason:
+                    losses.add(sample, reason)
+                else:
+                    table.writerow(ace_row(sample, new, losses))
+                    written[split] += 1
     return written
 
 
-def _csv(rows: list) -> bytes:
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerows(rows)
-    return buffer.getvalue().encode()
+@contextlib.contextmanager
+def _text_file(path) -> Iterator[io.TextIOWrapper]:
+    """A list file written a line at a time (memory stays flat however long), all or
+    nothing."""
+    with write_stream(path) as binary:
+        text = io.TextIOWrapper(binary, encoding="utf-8", newline="")
+        yield text
+        text.flush()
+        text.detach()  # the binary file is write_stream's to close
 
 
 # --------------------------------------------------------------------------------------------
@@ -124,15 +133,14 @@ def ace_plus_line(sample: Sample, folder: Path, losses: Losses) -> str:
 def write_ace_plus(out: Path, new: Path, losses: Losses) -> Counter:
     written: Counter[str] = Counter()
     for split in splits_of(out):
-        lines = []
-        for sample in accepted_samples(out, split):
-            reason = ace_plus_loss(sample)
-            if reason:
-                losses.add(sample, reason)
-            else:
-                lines.append(ace_plus_line(sample, new, losses))
-        written[split] = len(lines)
-        atomic_write(new / f"{split}.txt", "".join(f"{line}\n" for line in lines).encode())
+        with _text_file(new / f"{split}.txt") as text:
+            for sample in accepted_samples(out, split):
+                reason = ace_plus_loss(sample)
+                if reason:
+                    losses.add(sample, reason)
+                else:
+                    text.write(ace_plus_line(sample, new, losses) + "\n")
+                    written[split] += 1
     return written
 
 

@@ -104,3 +104,30 @@ def test_the_trainer_streams_a_corpus_from_a_bucket(reference, bucket):
     remote = ShardStream(out, "train", 4, sizes, seed=0).raw_samples(0)
     local = ShardStream(reference, "train", 4, sizes, seed=0).raw_samples(0)
     assert [s["__key__"] for s in remote] == [s["__key__"] for s in local]
+
+
+def test_write_stream_is_all_or_nothing(tmp_path):
+    from dataengine.storage import write_stream
+
+    path = tmp_path / "list.txt"
+    with write_stream(path) as f:
+        f.write(b"one\n")
+        assert not path.exists()  # not before the block ends
+    assert path.read_bytes() == b"one\n"
+    with pytest.raises(RuntimeError), write_stream(path) as f:
+        f.write(b"half")
+        raise RuntimeError("killed")
+    assert path.read_bytes() == b"one\n" and list(tmp_path.iterdir()) == [path]
+
+
+def test_write_stream_to_a_bucket_uploads_on_success_only(bucket):
+    from dataengine.storage import as_path, write_stream
+
+    path = as_path(f"{bucket}/lists/list.txt")
+    with pytest.raises(RuntimeError), write_stream(path) as f:
+        f.write(b"half")
+        raise RuntimeError("killed")
+    assert not path.exists()
+    with write_stream(path) as f:
+        f.write(b"one\n")
+    assert path.read_bytes() == b"one\n"

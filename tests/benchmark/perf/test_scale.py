@@ -23,7 +23,7 @@ def test_sources_and_recipe(tmp_path):
 def test_measure_counts_the_children_cpu_and_memory():
     burn = "import numpy; a = numpy.ones(50_000_000); sum(range(3_000_000))"
     found = measure([sys.executable, "-c", burn])
-    assert found.cpu_seconds > 0.05 and found.peak_rss_mb > 300  # 400 MB of ones
+    assert found.cpu_seconds > 0.05 and found.peak_mb > 300  # 400 MB of ones
     with pytest.raises(RuntimeError, match="exited 3"):
         measure([sys.executable, "-c", "raise SystemExit(3)"])
 
