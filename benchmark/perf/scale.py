@@ -143,9 +143,21 @@ def _tree_memory(root) -> int:
     total = 0
     with contextlib.suppress(psutil.Error):
         for process in [root, *root.children(recursive=True)]:
-            with contextlib.suppress(psutil.Error):
-                total += process.memory_full_info().pss
+            total += _pss(process.pid)
     return total
+
+
+def _pss(pid: int) -> int:
+    """From /proc/PID/smaps_rollup: one short read (the full smaps costs the sampler, and
+    so the measured command, far more CPU)."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as rollup:
+            for line in rollup:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:  # the process has ended
+        pass
+    return 0
 
 
 # --------------------------------------------------------------------------------------------
