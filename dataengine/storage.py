@@ -81,7 +81,7 @@ def write_stream(path: Any) -> Iterator[IO[bytes]]:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException:  # a full disk, a kill signal turned exception: leave nothing half
         tmp.unlink(missing_ok=True)
         raise
 
@@ -92,18 +92,8 @@ def write_bytes(path: Any, data: bytes) -> None:
     if not is_local(path):
         path.write_bytes(data)  # one PUT: the object appears whole, or not at all
         return
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:  # a full disk, a kill signal turned exception: leave nothing half
-        tmp.unlink(missing_ok=True)
-        raise
+    with write_stream(path) as f:
+        f.write(data)
 
 
 def read_parquet(path: Any, **options):

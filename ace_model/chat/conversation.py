@@ -66,9 +66,8 @@ class Conversation:
         }
 
     def history(self) -> list[tuple[np.ndarray, str]]:
-        """The last turns that fit a history frame: one image, named {image}."""
-        fitting = [t for t in self.turns if set(image_refs(t.instruction)) == {0}]
-        return [(self.images[t.inputs[0]], t.instruction) for t in fitting[-HISTORY_TURNS:]]
+        """What the next turn shows the model as history: (image, instruction) per turn."""
+        return [(self.images[t.inputs[0]], t.instruction) for t in _history(self.turns)]
 
     def add_turn(self, turn: Turn) -> None:
         self.turns.append(turn)
@@ -76,16 +75,15 @@ class Conversation:
     # -- the conversation as a sample -----------------------------------------------------
 
     def as_sample(self, checkpoint: dict) -> tuple[str, bytes]:
-        """(key, tar bytes): the conversation as one multi-turn sample (docs/FORMAT.md): the
-        earlier turns as history frames, the last turn's images as inputs, its result as the
-        target, every image lossless."""
+        """(key, tar bytes): the conversation's last turn as one multi-turn sample
+        (docs/FORMAT.md), as the model saw it: the history it was given as history frames,
+        its images as inputs, its result as the target, every image lossless."""
         if not self.turns:
             raise ValueError("no turn yet: nothing to download")
-        last, earlier = self.turns[-1], self.turns[:-1]
+        last = self.turns[-1]
         frames = [
             Frame(self.images[t.inputs[0]], None, t.instruction, "history", lossless=True)
-            for t in earlier
-            if set(image_refs(t.instruction)) == {0}
+            for t in _history(self.turns[:-1])
         ]
         for i, number in enumerate(last.inputs):
             mask = last.mask if i == 0 else None
@@ -113,6 +111,11 @@ class Conversation:
             },
         )
         return key, tar_bytes([(key, sample_members(pair, SinkParams()))])
+
+
+def _history(turns: list[Turn]) -> list[Turn]:
+    """The last HISTORY_TURNS turns that fit a history frame: one image, named {image}."""
+    return [t for t in turns if set(image_refs(t.instruction)) == {0}][-HISTORY_TURNS:]
 
 
 def _key(conversation: Conversation, last: Turn) -> str:

@@ -208,8 +208,9 @@ def commands(corpus: Path, work: Path) -> dict[str, list[str]]:
     return table
 
 
-def measure_size(size: int, work: Path) -> dict[str, Measured]:
-    """Build a corpus of about `size` samples and measure every command on it."""
+def measure_size(size: int, work: Path) -> tuple[int, dict[str, Measured]]:
+    """Build a corpus of about `size` samples and measure every command on it; return the
+    samples it holds and the measurements."""
     folder = work / f"n{size}"
     shutil.rmtree(folder, ignore_errors=True)
     sources = write_sources(folder / "sources", size // PAIRS_PER_SOURCE)
@@ -226,18 +227,17 @@ def measure_size(size: int, work: Path) -> dict[str, Measured]:
         found[name] = measure(command, env)
         print(f"  n={size} {name}: {found[name].seconds:.1f} s", flush=True)
     samples = json.loads((corpus / "run.json").read_text())["counts"]["by_status"].get("ok", 0)
-    found["samples"] = Measured(samples, 0, 0)
-    return found
+    return samples, found
 
 
-def compare(small: int, large: int, a: dict, b: dict) -> list[Result]:
-    results, sizes = [], b["samples"].seconds / a["samples"].seconds
+def compare(small: tuple[int, dict], large: tuple[int, dict]) -> list[Result]:
+    """One row per command: the larger corpus against the smaller (samples, measurements)."""
+    (n_small, a), (n_large, b) = small, large
+    results, sizes = [], n_large / n_small
     for name in a:
-        if name == "samples":
-            continue
         time_ratio = b[name].seconds / a[name].seconds
         memory_ratio = b[name].peak_mb / a[name].peak_mb
-        per_sample_ms = 1000 * b[name].seconds / b["samples"].seconds
+        per_sample_ms = 1000 * b[name].seconds / n_large
         verdict = []
         if time_ratio > TIME_SLACK * sizes:
             verdict.append(f"time ratio {time_ratio:.1f} > {TIME_SLACK * sizes:.1f}")
@@ -251,11 +251,11 @@ def compare(small: int, large: int, a: dict, b: dict) -> list[Result]:
         )
         results.append(
             Result(
-                f"scale: {name}, {large} vs {small} samples (time)",
+                f"scale: {name}, {n_large} vs {n_small} samples (time)",
                 b[name].seconds,
                 "s",
                 a[name].seconds,
-                f"{small} samples",
+                f"{n_small} samples",
                 note,
             )
         )
@@ -263,9 +263,7 @@ def compare(small: int, large: int, a: dict, b: dict) -> list[Result]:
 
 
 def measure_scale(work: Path, sizes: tuple[int, int]) -> list[Result]:
-    small, large = sizes
-    a, b = measure_size(small, work), measure_size(large, work)
-    return compare(small, large, a, b)
+    return compare(*(measure_size(size, work) for size in sizes))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -104,7 +104,7 @@ def _write(source: Layout, target: Layout, chosen: dict, per_task: int | None) -
     manifest = _manifest(source, samples, per_task)
     path = target.root / MANIFEST
     atomic_write(path, json.dumps(manifest, indent=2, sort_keys=True).encode())
-    info = {**_run_info(source, manifest), "ended": now_utc()}
+    info = {**_run_info(manifest), "ended": now_utc()}
     atomic_write(target.run_info, json.dumps(info, indent=2, sort_keys=True).encode())
     write_run_card(target.root, info)
     return Frozen(len(samples), Counter(s["task"] for s in samples.values()), path)
@@ -112,11 +112,15 @@ def _write(source: Layout, target: Layout, chosen: dict, per_task: int | None) -
 
 def member_hashes(tar_path) -> dict[str, dict[str, str]]:
     """key -> {member name: sha256} for every sample of a tar."""
-    hashes = {}
     with open_binary(tar_path) as stream:
-        for sample in tar_samples(stream):
-            key = sample.pop("__key__")
-            hashes[key] = {name: hashlib.sha256(data).hexdigest() for name, data in sample.items()}
+        return _hashes(tar_samples(stream))
+
+
+def _hashes(samples) -> dict[str, dict[str, str]]:
+    hashes = {}
+    for sample in samples:
+        key = sample.pop("__key__")
+        hashes[key] = {name: hashlib.sha256(data).hexdigest() for name, data in sample.items()}
     return hashes
 
 
@@ -134,7 +138,7 @@ def _manifest(source: Layout, samples: dict, per_task: int | None) -> dict[str, 
     }
 
 
-def _run_info(source: Layout, manifest: dict) -> dict[str, Any]:
+def _run_info(manifest: dict) -> dict[str, Any]:
     return {
         "benchmark_of": manifest["source"],
         "recipe": manifest["recipe"],

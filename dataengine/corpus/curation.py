@@ -78,14 +78,6 @@ def apply_decisions(latest: dict[str, dict], rows: list[dict]) -> None:
             latest[row["key"]] = row
 
 
-def decision_history(out: str | Path, key: str) -> list[dict]:
-    """Every decision ever recorded about `key`, oldest first (the last one is in force)."""
-    rows = []
-    for path in decision_files(out):
-        rows += [row for row in read_decision_file(path) if row["key"] == key]
-    return rows
-
-
 def rejected_keys(out: str | Path) -> set[str]:
     return {key for key, row in read_decisions(out).items() if row["decision"] == "reject"}
 

@@ -18,7 +18,7 @@ from dataengine.corpus.curation import rejected_keys
 from dataengine.corpus.read import corpus_folder
 from dataengine.schema import STATUS_OK, STATUS_REJECTED
 from dataengine.sinks.layout import Layout
-from dataengine.storage import read_parquet
+from dataengine.storage import read_parquet, read_parquet_schema
 
 BANDS = 5
 TITLES = {"failed_by_task": "rejected or failed, by task"}
@@ -31,13 +31,13 @@ def corpus_stats(out: str | Path) -> dict:
     counts = {name: Counter() for name in COUNTERS}
     ranges: dict[str, tuple[float, float]] = {}
     rows = curated_out = 0
-    for table in _index_tables(out):
+    for table in _index_tables(out, COUNTED):
         rows += table.num_rows
         curated_out += _count_shard(table, counts, rejected_by_curation)
         for name in _score_columns(table):
             ranges[name] = _widened(ranges.get(name), table.column(name))
     bands = {name: np.zeros(BANDS, np.int64) for name in ranges}
-    for table in _index_tables(out):
+    for table in _index_tables(out, ()):
         for name in _score_columns(table):
             bands[name] += _histogram(table.column(name), ranges[name])
     samples, rejected = counts["by_status"][STATUS_OK], counts["by_status"][STATUS_REJECTED]
@@ -61,7 +61,11 @@ def corpus_stats(out: str | Path) -> dict:
 COUNTERS = ("by_split", "by_category", "by_task", "by_status", "failed_by_task")
 
 
-def _index_tables(out: str | Path):
+COUNTED = ("key", "split", "category", "task", "status")
+
+
+def _index_tables(out: str | Path, columns: tuple[str, ...]):
+    """Each complete shard's index, with `columns` and every score column only."""
     layout = Layout(corpus_folder(out))
     shards = layout.complete_shards()
     if not shards:
@@ -69,12 +73,15 @@ def _index_tables(out: str | Path):
             f"{out} holds no complete shard (no stats/*.json); run `ace data run` first"
         )
     for shard in shards:
-        yield read_parquet(layout.index(shard))
+        path = layout.index(shard)
+        names = read_parquet_schema(path).names
+        wanted = [n for n in names if n in columns or n.startswith("score_")]
+        yield read_parquet(path, columns=wanted)
 
 
 def _count_shard(table: pa.Table, counts: dict[str, Counter], rejected: set[str]) -> int:
     """Add one shard's rows to the counters; return how many of its samples are curated out."""
-    columns = table.select(["key", "split", "category", "task", "status"]).to_pydict()
+    columns = table.select(list(COUNTED)).to_pydict()
     ok = [s == STATUS_OK for s in columns["status"]]
     counts["by_status"].update(columns["status"])
     for name, column in (("by_split", "split"), ("by_category", "category"), ("by_task", "task")):

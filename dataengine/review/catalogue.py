@@ -19,12 +19,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from dataengine.corpus.curation import (
-    apply_decisions,
-    decision_files,
-    decision_history,
-    read_decision_file,
-)
+from dataengine.corpus.curation import apply_decisions, decision_files, read_decision_file
 from dataengine.schema import STATUS_OK, is_key
 from dataengine.sinks.layout import Layout
 from dataengine.storage import open_binary, read_parquet, read_parquet_schema
@@ -48,26 +43,38 @@ class Query:
 
 
 class DecisionLog:
-    """The decision in force per key, kept up to date by reading only the curation files
-    that appeared since the last look (one per decision made in the page). A file that
-    changed or appeared out of order (the selection, rewritten by `ace data select`) makes it
-    read the table again whole."""
+    """The decision in force per key, and every decision recorded per key, kept up to date by
+    reading only the curation files that appeared since the last look (one per decision made
+    in the page). A file that changed or appeared out of order (the selection, rewritten by
+    `ace data select`) makes it read the table again whole."""
 
     def __init__(self, out: Path):
         self.out, self.lock = out, threading.Lock()
         self.seen: list[tuple[str, int]] = []
         self.latest: dict[str, dict] = {}
+        self.rows: dict[str, list[dict]] = {}
 
     def current(self) -> dict[str, dict]:
         with self.lock:
-            files = [(p, p.stat().st_mtime_ns) for p in decision_files(self.out)]
-            names = [(p.name, mtime) for p, mtime in files]
-            if names[: len(self.seen)] != self.seen:
-                self.seen, self.latest = [], {}
-            for path, mtime in files[len(self.seen) :]:
-                apply_decisions(self.latest, read_decision_file(path))
-                self.seen.append((path.name, mtime))
+            self._catch_up()
             return self.latest
+
+    def history(self, key: str) -> list[dict]:
+        """Every decision recorded about `key`, oldest first (the last one is in force)."""
+        with self.lock:
+            self._catch_up()
+            return list(self.rows.get(key, []))
+
+    def _catch_up(self) -> None:
+        files = [(p, p.stat().st_mtime_ns) for p in decision_files(self.out)]
+        if [(p.name, mtime) for p, mtime in files[: len(self.seen)]] != self.seen:
+            self.seen, self.latest, self.rows = [], {}, {}
+        for path, mtime in files[len(self.seen) :]:
+            rows = read_decision_file(path)
+            apply_decisions(self.latest, rows)
+            for row in rows:
+                self.rows.setdefault(row["key"], []).append(row)
+            self.seen.append((path.name, mtime))
 
 
 class Catalogue:
@@ -161,7 +168,7 @@ class Catalogue:
             "target": row.get("target"),
             "shard": card["shard"],
             "provenance": provenance,
-            "history": decision_history(self.out, key),
+            "history": self.decisions.history(key),
         }
 
     def member(self, key: str, name: str) -> bytes | None:
@@ -171,14 +178,15 @@ class Catalogue:
             return None
         if name not in json.loads(row.get("member_sizes") or "{}"):
             return None
-        return self.members.read(row["shard"], f"{key}.{name}")
+        return self.members.read(row["shard"], [f"{key}.{name}"])[0]
 
     def sample_members(self, key: str) -> dict[str, bytes] | None:
         row = self.row(key)
         if row is None or row["status"] != STATUS_OK:
             return None
-        names = json.loads(row.get("member_sizes") or "{}")
-        return {name: self.members.read(row["shard"], f"{key}.{name}") for name in names}
+        names = list(json.loads(row.get("member_sizes") or "{}"))
+        found = self.members.read(row["shard"], [f"{key}.{name}" for name in names])
+        return dict(zip(names, found, strict=True))
 
 
 class TarMembers:
@@ -189,14 +197,19 @@ class TarMembers:
         self.layout, self.lock = layout, threading.Lock()
         self.offsets: dict[str, dict[str, tuple[int, int]]] = {}
 
-    def read(self, shard: str, member: str) -> bytes:
-        where = self._offsets(shard).get(member)
-        if where is None:
-            raise KeyError(f"{member} is not in shard {shard}")
-        start, size = where
+    def read(self, shard: str, members: list[str]) -> list[bytes]:
+        """The bytes of `members` of one shard, through one open file."""
+        offsets = self._offsets(shard)
+        missing = [m for m in members if m not in offsets]
+        if missing:
+            raise KeyError(f"{missing[0]} is not in shard {shard}")
+        found = []
         with open_binary(self.layout.tar(shard)) as stream:
-            stream.seek(start)
-            return stream.read(size)
+            for member in members:
+                start, size = offsets[member]
+                stream.seek(start)
+                found.append(stream.read(size))
+        return found
 
     def _offsets(self, shard: str) -> dict[str, tuple[int, int]]:
         with self.lock:

@@ -63,3 +63,14 @@ def test_the_conversation_downloads_as_a_valid_multi_turn_sample():
     assert np.array_equal(decode_member(members["mask1.png"]), mask)
     assert np.array_equal(decode_member(members["tgt.png"]), talk.images[2])
     assert meta["provenance"]["params"]["checkpoint"]["step"] == 6
+
+
+def test_a_long_conversation_downloads_what_the_last_turn_showed_the_model():
+    talk = talk_of(HISTORY_TURNS + 3)
+    _, data = talk.as_sample({"path": "run/checkpoint.pt", "step": 6})
+    (sample,) = samples_in_tar(data)
+    frames = json.loads(sample["json"])["frames"]
+    assert [f["role"] for f in frames] == ["history"] * HISTORY_TURNS + ["input"]
+    assert [f["instruction"] for f in frames[:-1]] == [
+        f"Edit {{image}} number {t}." for t in range(2, HISTORY_TURNS + 2)
+    ]

@@ -29,10 +29,11 @@ def test_measure_counts_the_children_cpu_and_memory():
 
 
 def test_verdicts_name_the_bar_that_fails():
-    small = {"samples": Measured(1000, 0, 0), "stats": Measured(1.0, 1, 100)}
-    large = {"samples": Measured(10000, 0, 0), "stats": Measured(9.0, 9, 120)}
-    (ok,) = compare(1000, 10000, small, large)
+    small = {"stats": Measured(1.0, 1, 100)}
+    large = {"stats": Measured(9.0, 9, 120)}
+    (ok,) = compare((1000, small), (10000, large))
     assert ok.note.endswith("bars hold") and ok.ratio == pytest.approx(9.0)
+    assert ok.name == "scale: stats, 10000 vs 1000 samples (time)"
     large["stats"] = Measured(20.0, 20, 200)
-    (bad,) = compare(1000, 10000, small, large)
+    (bad,) = compare((1000, small), (10000, large))
     assert "time ratio 20.0 > 11.0" in bad.note and "memory ratio 2.00 > 1.3" in bad.note

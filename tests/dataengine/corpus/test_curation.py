@@ -204,7 +204,10 @@ def test_audit_refuses_bad_flags_and_empty_directories(tmp_path):
 
 
 def test_verify_clear_and_every_reviewers_decision_kept(corpus, capsys):
-    from dataengine.corpus.curation import decision_history, verified_keys
+    from dataengine.corpus.curation import decision_files, read_decision_file, verified_keys
+
+    def decision_history(out, key):
+        return [r for p in decision_files(out) for r in read_decision_file(p) if r["key"] == key]
 
     keys = ok_keys(corpus)[:2]
     assert ace_data("curate", corpus, "--verify", *keys, "--by", "ana") == 0
