@@ -9,12 +9,8 @@ the copy); the chat page with the run's checkpoint, two turns on an example from
 from __future__ import annotations
 
 import argparse
-import contextlib
 import io
-import re
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -22,26 +18,10 @@ from pathlib import Path
 from PIL import Image
 
 from tools.chromium import webdriver
+from tools.serving import served
 
 TASK = "add_object_photo"
 WAIT = 120
-
-
-@contextlib.contextmanager
-def served(*command: str):
-    """A `ace ...` server started as a user starts it; yields the URL it prints."""
-    argv = [sys.executable, "-m", "ace_cli", "-q", *command, "--port", "0"]
-    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        for line in process.stdout:
-            if found := re.search(r"http://127\.0\.0\.1:\d+/", line):
-                break
-        else:
-            raise RuntimeError(f"{' '.join(command)} printed no URL")
-        yield found.group(0)
-    finally:
-        process.terminate()  # SIGTERM: SIGINT may be ignored in a background job
-        process.wait(timeout=30)
 
 
 def until(driver, test) -> None:

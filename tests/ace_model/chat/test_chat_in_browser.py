@@ -7,10 +7,6 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import re
-import subprocess
-import sys
-import time
 import urllib.request
 
 import numpy as np
@@ -20,28 +16,13 @@ from dataengine.sinks.encode import decode_member
 from dataengine.sinks.tars import samples_in_tar
 from tests.browser import webdriver
 from tests.builders import photo
+from tools.serving import served
 
 WAIT = 120
 
 
-@contextlib.contextmanager
 def chat_server(run):
-    command = [sys.executable, "-m", "ace_cli", "-q", "model", "chat", "--ckpt", str(run),
-               "--port", "0", "--device", "cpu"]  # fmt: skip
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        seen, deadline = [], time.monotonic() + WAIT
-        while time.monotonic() < deadline:
-            line = process.stdout.readline()
-            seen.append(line)
-            url = re.search(r"http://127\.0\.0\.1:\d+/", line)
-            if url or not line:
-                break
-        assert url, f"no URL in {seen!r}"
-        yield url.group(0)
-    finally:
-        process.terminate()  # SIGTERM: SIGINT may be ignored in a background job
-        process.wait(timeout=30)
+    return served("model", "chat", "--ckpt", str(run), "--device", "cpu")
 
 
 def wait_until(driver, test, what: str):

@@ -4,8 +4,6 @@ honoured by `ace data export` and `ace data bench`."""
 
 from __future__ import annotations
 
-import contextlib
-import re
 import subprocess
 import sys
 
@@ -14,6 +12,7 @@ import pytest
 from dataengine.corpus.curation import read_decisions
 from dataengine.corpus.read import iter_samples, read_index
 from tests.browser import webdriver
+from tools.serving import served
 
 TASK = "grayscale"
 WAIT = 30
@@ -25,20 +24,9 @@ def server(corpus):
         yield url
 
 
-@contextlib.contextmanager
 def review_server(corpus):
     """`ace data review` as a user starts it; yields the URL it prints."""
-    command = [sys.executable, "-m", "ace_cli", "data", "review", str(corpus), "--port", "0",
-               "--reviewer", "ana"]  # fmt: skip
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        line = process.stdout.readline()
-        url = re.search(r"http://127\.0\.0\.1:\d+/", line)
-        assert url, f"no URL in {line!r}"
-        yield url.group(0)
-    finally:
-        process.terminate()  # SIGTERM: SIGINT may be ignored in a background job
-        process.wait(timeout=30)
+    return served("data", "review", str(corpus), "--reviewer", "ana")
 
 
 @pytest.fixture
