@@ -11,6 +11,7 @@ from pathlib import Path
 
 from benchmark.perf import (
     cluster,
+    engine_overhead,
     families,
     latents,
     memory,
@@ -20,7 +21,7 @@ from benchmark.perf import (
     resize,
     scale,
 )
-from benchmark.perf.report import format_table, write_results
+from benchmark.perf.report import print_report
 from dataengine.machine import cores as parallel_cores
 
 
@@ -43,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         ray.shutdown()
     results += pairs_vs_floor.profile(args.recipe, args.out / "work")
+    results += engine_overhead.measure(args.recipe, args.out / "work", cores)
     results += cluster.measure(args.recipe, args.out / "work" / "cluster", cores)
     results += families.measure(args.out / "work")
     results += mining.measure_ground_truth(args.out / "work")
@@ -54,12 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     # every command at 1k and 10k samples; `make bench-scale` runs 10k against 100k
     results += scale.measure_scale(args.out / "work" / "scale", (1000, 10000))
 
-    print(format_table(results))
-    for r in results:
-        if r.note:
-            print(f"- {r.name}: {r.note}")
-    write_results(results, args.out / "results.json")
-    print(f"wrote {args.out / 'results.json'}")
+    print_report(results, args.out / "results.json")
     return 0
 
 

@@ -282,17 +282,22 @@ def recall_results(r: dict) -> list[Result]:
     ]
 
 
-def scale_params() -> MiningParams:
-    return MiningParams(band=SCALE_BAND)
+def scale_params(precision: str = "float32", probes: int = 2) -> MiningParams:
+    return MiningParams(band=SCALE_BAND, precision=precision, probes=probes)
 
 
-def scale_run(n: int) -> dict:
+def scale_run(n: int, precision: str = "float32", recall_queries: int = 0, probes: int = 2) -> dict:
+    """Mine n mixture vectors held in `precision`, searching `probes` leaves; with
+    `recall_queries`, also the neighbour recall of that many sampled rows against exact
+    search."""
     from dataengine.machine import cores
     from dataengine.mine.vector_mining import mine_vectors
 
-    x, family, copy_of = mixture(n)
+    generated = time.perf_counter()
+    x, family, copy_of = mixture(n, dtype=np.dtype(precision))
+    generated = time.perf_counter() - generated
     cpu, started = _cpu_seconds(), time.perf_counter()
-    mined = mine_vectors(x, scale_params())
+    mined = mine_vectors(x, scale_params(precision, probes))
     seconds, cpu = time.perf_counter() - started, _cpu_seconds() - cpu
     pairs, rep = mined.selection.pairs, mined.selection.duplicate_of
     copies = np.flatnonzero(copy_of >= 0)
@@ -309,7 +314,41 @@ def scale_run(n: int) -> dict:
         "copy_recall": float(np.mean(rep[copies] == rep[copy_of[copies]])),
         "peak_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
         "data_gb": x.nbytes / 2**30,
+        "generated_s": generated,
+        **(sampled_recall(x, mined, recall_queries) if recall_queries else {}),
     }
+
+
+def sampled_recall(x: np.ndarray, mined, queries: int, k: int = 10) -> dict:
+    """Recall@k of the mining's neighbour lists for `queries` seeded rows, against exact
+    search over the whole pool (float32 products, a block of the pool at a time)."""
+    rows = np.sort(np.random.default_rng(0).choice(len(x), queries, replace=False))
+    started = time.perf_counter()
+    exact_sims, exact_ids = exact_neighbours(x, rows, k)
+    seconds = time.perf_counter() - started
+    ids = mined.neighbours[1][rows, :k]
+    in_band = exact_sims >= scale_params().band[0]
+    return {
+        "queries": queries,
+        "recall_ours": _recall(ids, exact_ids, in_band),
+        "recall_all": _recall(ids, exact_ids, np.ones_like(in_band)),
+        "in_band_neighbours": int(in_band.sum()),
+        "exact_s": seconds,
+    }
+
+
+def exact_neighbours(x: np.ndarray, rows: np.ndarray, k: int, block: int = 131072):
+    """Exact top-k inner products of x[rows] among all of x, each row's own entry left out."""
+    from dataengine.mine.neighbours import best_first, top_k, widen
+
+    q = widen(x[rows])
+    sims = np.full((len(rows), k), -np.inf, dtype=np.float32)
+    ids = np.full((len(rows), k), -1, dtype=np.int64)
+    for start in range(0, len(x), block):
+        db_ids = np.arange(start, min(start + block, len(x)))
+        s, i = top_k(q, x[start : start + block], db_ids, k, exclude=rows)
+        sims, ids = best_first(np.hstack([sims, s]), np.hstack([ids, i]), k)
+    return sims, ids
 
 
 def recall_run(n: int, queries: int = 2000, k: int = 10) -> dict:
@@ -365,13 +404,13 @@ def _recall(found: np.ndarray, exact: np.ndarray, counted: np.ndarray) -> float:
     return hits / max(int(counted.sum()), 1)
 
 
-def mixture(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """n unit vectors (n, DIM) float32, each row's family (n,), and the row each near-copy
-    copies (-1 for originals). Rows [0, m) are the same for every n >= m."""
+def mixture(n: int, seed: int = 0, dtype=np.float32) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """n unit vectors (n, DIM) of `dtype`, each row's family (n,), and the row each
+    near-copy copies (-1 for originals). Rows [0, m) are the same for every n >= m."""
     sizes = np.random.default_rng([seed, 0]).integers(2, 9, size=n)  # >= n rows of families
     family = np.repeat(np.arange(n), sizes)[:n]
     topics = _unit(np.random.default_rng([seed, 1]).standard_normal((TOPICS, DIM), np.float32))
-    x = np.empty((n, DIM), dtype=np.float32)
+    x = np.empty((n, DIM), dtype=dtype)
     copy_of = np.full(n, -1, dtype=np.int64)
     for chunk, start in enumerate(range(0, n, CHUNK)):
         stop = min(n, start + CHUNK)

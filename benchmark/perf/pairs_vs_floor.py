@@ -25,6 +25,7 @@ from dataengine.recipe import load_recipe
 from dataengine.runner import run_recipe
 
 REPEATS = 3  # interleaved runs on each executor (odd: the median is one of them)
+SCORING_STAGES = ("stage quality_scores", "stage text_legibility")
 
 
 def measure(recipe_path: Path, work: Path, cores: int) -> list[Result]:
@@ -124,7 +125,17 @@ def profile(recipe_path: Path, work: Path, limit: int | None = None) -> list[Res
     shutil.rmtree(out, ignore_errors=True)
     seconds = stage_seconds(recipe, out, limit)
     total = sum(seconds.values())
+    scoring = sum(v for part, v in seconds.items() if part in SCORING_STAGES)
     return [
         Result(f"{recipe.name} recipe CPU share: {part}", value, "CPU s", total, "whole run")
         for part, value in sorted(seconds.items(), key=lambda kv: -kv[1])
+    ] + [
+        Result(
+            f"{recipe.name} recipe CPU share: scoring (quality scores and OCR)",
+            scoring,
+            "CPU s",
+            total,
+            "whole run",
+            note="bar: at most 0.20 of the run",
+        )
     ]

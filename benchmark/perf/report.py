@@ -56,3 +56,14 @@ def write_results(results: list[Result], path: Path) -> None:
         "results": [r.as_dict() for r in results],
     }
     path.write_text(json.dumps(doc, indent=2) + "\n")
+
+
+def print_report(results: list[Result], path: Path | None = None) -> None:
+    """The table and each row's note on stdout; the results to `path` when given."""
+    print(format_table(results))
+    for r in results:
+        if r.note:
+            print(f"- {r.name}: {r.note}")
+    if path is not None:
+        write_results(results, path)
+        print(f"wrote {path}")

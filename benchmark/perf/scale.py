@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from benchmark.perf.report import Result, format_table, write_results
+from benchmark.perf.report import Result, print_report
 
 ROWS_PER_FILE = 5000
 PAIRS_PER_SOURCE = 2
@@ -272,10 +272,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("data/bench/scale"))
     args = parser.parse_args(argv)
     results = measure_scale(args.out / "work", tuple(args.sizes))
-    print(format_table(results))
-    for r in results:
-        print(f"- {r.name}: {r.note}")
-    write_results(results, args.out / "results.json")
+    print_report(results, args.out / "results.json")
     return 0
 
 

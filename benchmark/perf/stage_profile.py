@@ -14,7 +14,7 @@ from collections import Counter
 from pathlib import Path
 
 from dataengine.chain import StageChain
-from dataengine.executors import InProcess
+from dataengine.executors import InProcess, heap
 from dataengine.recipe import Recipe
 from dataengine.runner import plan_units
 from dataengine.sinks.shard_writer import ShardWriter
@@ -23,6 +23,7 @@ from dataengine.sinks.shard_writer import ShardWriter
 def stage_seconds(recipe: Recipe, out: Path, limit: int | None = None) -> dict[str, float]:
     """CPU seconds per part of the run, in the order the parts run."""
     seconds: Counter[str] = Counter()
+    heap.tune()  # as every worker does before its first unit (executors/base.py run_unit)
     clock = time.process_time()
     units = plan_units(recipe, InProcess(), limit, progress=False)
     seconds["plan (source refs, mining)"] = time.process_time() - clock

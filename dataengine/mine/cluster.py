@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dataengine.mine.neighbours import best_first, group_by, grouped_search, top_k
+from dataengine.mine.neighbours import best_first, group_by, grouped_search, top_k, widen
 from dataengine.mine.parallel import parallel_map
 from dataengine.mine.params import MiningParams
 
@@ -42,10 +42,10 @@ class Clusters:
 
 
 def cluster_pool(x: np.ndarray, params: MiningParams, workers: int = 1) -> Clusters:
-    """Cluster unit vectors `x` (N, d) float32 into about N / cluster_size leaves."""
+    """Cluster unit vectors `x` (N, d), float32 or float16, into about N / cluster_size leaves."""
     leaves = max(1, math.ceil(len(x) / params.cluster_size))
     if leaves == 1:  # a small pool: one list, so the search is exact
-        centroid = _unit(x.mean(axis=0, keepdims=True))
+        centroid = _unit(x.mean(axis=0, keepdims=True, dtype=np.float64))
         return Clusters(centroid, np.zeros(1, np.int64), np.zeros((len(x), 1), np.int64))
     if not params.second_level:
         centroids = spherical_kmeans(x, leaves, params, seed=params.seed)
@@ -74,13 +74,18 @@ def _two_levels(x: np.ndarray, k1: int, params: MiningParams, workers: int) -> C
 
 
 def spherical_kmeans(x: np.ndarray, k: int, params: MiningParams, seed: int) -> np.ndarray:
-    """(k, d) unit centroids, k at most len(x). FAISS trains on a seeded sample of at most
-    sample_per_cluster * k vectors, so training cost follows k, not the pool size."""
+    """(k, d) unit centroids, k at most len(x). Trained on a seeded sample of at most
+    sample_per_cluster * k vectors, so training cost follows k, not the pool size; only the
+    sample is widened to float32 (FAISS would copy the whole pool)."""
     import faiss
 
     k = min(k, len(x))
     if k == 1:
-        return _unit(x.mean(axis=0, keepdims=True))
+        return _unit(x.mean(axis=0, keepdims=True, dtype=np.float64))
+    limit = params.sample_per_cluster * k
+    if len(x) > limit:
+        rows = np.random.default_rng(seed).choice(len(x), limit, replace=False)
+        x = x[np.sort(rows)]
     kmeans = faiss.Kmeans(
         x.shape[1],
         k,
@@ -91,7 +96,7 @@ def spherical_kmeans(x: np.ndarray, k: int, params: MiningParams, seed: int) -> 
         min_points_per_centroid=1,  # small pools are fine: no warning for them
         verbose=False,
     )
-    kmeans.train(x)
+    kmeans.train(widen(x))
     return _unit(kmeans.centroids)
 
 

@@ -6,6 +6,9 @@ probed list from memory once per query; here each list answers all of its querie
 with one matrix product (BLAS), so a list is read once per batch and the search is
 compute-bound: about ten times faster on two cores for lists of a few hundred vectors.
 With a single group this is exact search.
+
+Vectors may be stored as float16 (half the memory of a pool of millions); each list and its
+queries are widened to float32 as they are searched, so every product runs in float32.
 """
 
 from __future__ import annotations
@@ -13,6 +16,10 @@ from __future__ import annotations
 import numpy as np
 
 from dataengine.mine.parallel import parallel_map
+
+# Queries of one group searched per job: a group of first-level clusters is asked by up to
+# N * probes / groups vectors (800k at 10M), too many to widen to float32 at once.
+QUERY_BLOCK = 32768
 
 
 def group_by(labels: np.ndarray, count: int) -> list[np.ndarray]:
@@ -42,22 +49,34 @@ def grouped_search(
     """
     n, width = probes.shape
     groups = int(max(home.max(initial=-1), probes.max(initial=-1))) + 1
-    found_sims = np.full((n, width, k), -np.inf, dtype=np.float32)
-    found_ids = np.full((n, width, k), -1, dtype=np.int64)
+    best_sims = np.full((n, k), -np.inf, dtype=np.float32)
+    best_ids = np.full((n, k), -1, dtype=np.int64)
     members = group_by(home, groups)
     askers = group_by(probes.ravel(), groups)  # (query, probe slot) entries, by group
 
-    def search_group(group: int):
-        rows, slots = np.divmod(askers[group], width)
+    def search_block(job: tuple[int, int]):
+        group, start = job
+        rows = askers[group][start : start + QUERY_BLOCK] // width  # one probe per group
         db_ids = members[group]
         exclude = rows if same_set else None
-        return rows, slots, top_k(queries[rows], database[db_ids], db_ids, k, exclude)
+        return rows, top_k(queries[rows], database[db_ids], db_ids, k, exclude)
 
-    busy = [g for g in range(groups) if len(members[g]) and len(askers[g])]
-    for rows, slots, (sims, ids) in parallel_map(search_group, busy, workers):
-        found_sims[rows, slots] = sims
-        found_ids[rows, slots] = ids
-    return best_first(found_sims.reshape(n, -1), found_ids.reshape(n, -1), k)
+    # Each block's answers are merged into a running top-k as they come: memory holds (N, k),
+    # not (N, probes * k). Ties break by id, so the merge order never shows in the result.
+    jobs = [
+        (g, start)
+        for g in range(groups)
+        if len(members[g])
+        for start in range(0, len(askers[g]), QUERY_BLOCK)
+    ]
+    for rows, (sims, ids) in parallel_map(search_block, jobs, workers):
+        merged = best_first(
+            np.concatenate([best_sims[rows], sims], axis=1),
+            np.concatenate([best_ids[rows], ids], axis=1),
+            k,
+        )
+        best_sims[rows], best_ids[rows] = merged
+    return best_sims, best_ids
 
 
 def top_k(
@@ -65,7 +84,7 @@ def top_k(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Exact top-k of q among db by inner product, in no particular order: (len(q), k),
     padded with -1 / -inf. `exclude` (sorted db_ids only): each query's own id, never found."""
-    scores = q @ db.T  # (nq, ndb), BLAS
+    scores = widen(q) @ widen(db).T  # (nq, ndb), BLAS
     if exclude is not None:  # db_ids is sorted: find each query's own column, if it has one
         col = np.minimum(np.searchsorted(db_ids, exclude), len(db_ids) - 1)
         own = db_ids[col] == exclude
@@ -87,3 +106,8 @@ def best_first(sims: np.ndarray, ids: np.ndarray, k: int) -> tuple[np.ndarray, n
     """Each row's top k entries, best first, ties by id (-1 entries last)."""
     order = np.lexsort((np.where(ids < 0, np.iinfo(np.int64).max, ids), -sims), axis=-1)[:, :k]
     return np.take_along_axis(sims, order, axis=1), np.take_along_axis(ids, order, axis=1)
+
+
+def widen(x: np.ndarray) -> np.ndarray:
+    """float32 rows for BLAS (a copy only when stored as float16)."""
+    return np.asarray(x, dtype=np.float32)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+PRECISIONS = ("float32", "float16")
+
 
 @dataclass(frozen=True)
 class MiningParams:
@@ -23,6 +25,7 @@ class MiningParams:
     sample_per_cluster: int = 256  # k-means trains on at most this many images per centroid
     iterations: int = 20  # k-means iterations
     seed: int = 0
+    precision: str = "float32"  # or "float16": the pool's vectors in half the memory (millions)
 
     def check(self) -> None:
         """Raise ValueError naming the key and the fix."""
@@ -39,6 +42,11 @@ class MiningParams:
             raise ValueError(
                 f"per_image ({self.per_image}) cannot exceed neighbours ({self.neighbours}); "
                 "raise neighbours"
+            )
+        if self.precision not in PRECISIONS:
+            raise ValueError(
+                f"precision: {self.precision!r} is not one of {', '.join(PRECISIONS)}; float16 "
+                "halves the memory of a pool of millions"
             )
         if self.sample_per_cluster < 8 or self.iterations < 1:
             raise ValueError(

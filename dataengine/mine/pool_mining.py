@@ -78,7 +78,7 @@ def mine_pool(
         )
         for spec, store in zip(specs, stores, strict=True)
     ]
-    x, rows, unusable_rows = pooled_vectors(ids, specs, stores)
+    x, rows, unusable_rows = pooled_vectors(ids, specs, stores, np.dtype(params.precision))
     seconds = {"embed": round(time.perf_counter() - started, 3)}
     mined = mine_vectors(x, params)
     write_mined(folder, ids, rows, x, mined, unusable_rows, params)
@@ -96,16 +96,18 @@ def mining_fingerprint(
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
-def pooled_vectors(ids: list[str], specs: list[EmbedderSpec], stores: list[EmbeddingStore]):
-    """The combined unit vectors of the usable images, their positions in `ids`, and the
-    (id, status, error) of every image some embedder could not embed."""
-    loaded = [store.load(ids) for store in stores]
+def pooled_vectors(
+    ids: list[str], specs: list[EmbedderSpec], stores: list[EmbeddingStore], dtype=np.float32
+):
+    """The combined unit vectors (of `dtype`) of the usable images, their positions in
+    `ids`, and the (id, status, error) of every image some embedder could not embed."""
+    loaded = [store.load(ids, dtype) for store in stores]
     ok = np.logical_and.reduce([usable(status) for _, status, _ in loaded])
     unusable_rows = []
     for i in np.flatnonzero(~ok):
         status, error = next((st[i], er[i]) for _, st, er in loaded if st[i] != "ok")
         unusable_rows.append((ids[i], status, error))
-    x = combine([v[ok] for v, _, _ in loaded], [s.weight for s in specs])
+    x = combine([v[ok] for v, _, _ in loaded], [s.weight for s in specs], dtype)
     return x, np.flatnonzero(ok), unusable_rows
 
 

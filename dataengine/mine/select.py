@@ -16,6 +16,10 @@ import numpy as np
 
 from dataengine.mine.params import MiningParams
 
+# Proposals are drawn a block of rows at a time: their temporaries stay a few hundred MB
+# whatever the pool (a pool of 10M would need several GB at once).
+PROPOSAL_ROWS = 1 << 20
+
 
 @dataclass
 class Selection:
@@ -60,14 +64,25 @@ def duplicate_representatives(sims: np.ndarray, ids: np.ndarray, hi: float) -> n
 def _proposals(sims, ids, duplicate_of, lo: float, hi: float, per_image: int):
     """Each representative's `per_image` most similar in-band neighbours that are
     representatives too, as parallel arrays (a, b, similarity)."""
-    n = len(sims)
-    is_rep = duplicate_of == np.arange(n)
+    is_rep = duplicate_of == np.arange(len(sims))
+    found = [
+        _block_proposals(sims, ids, start, duplicate_of, is_rep, lo, hi, per_image)
+        for start in range(0, len(sims), PROPOSAL_ROWS)
+    ]
+    if not found:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float32)
+    return tuple(np.concatenate(parts) for parts in zip(*found, strict=True))
+
+
+def _block_proposals(sims, ids, start, duplicate_of, is_rep, lo, hi, per_image):
+    sims, ids = sims[start : start + PROPOSAL_ROWS], ids[start : start + PROPOSAL_ROWS]
+    mine = slice(start, start + len(sims))
     safe = np.maximum(ids, 0)
-    in_band = (ids >= 0) & (sims >= lo) & (sims <= hi) & is_rep[:, None] & is_rep[safe]
-    in_band &= duplicate_of[:, None] != duplicate_of[safe]
+    in_band = (ids >= 0) & (sims >= lo) & (sims <= hi) & is_rep[mine, None] & is_rep[safe]
+    in_band &= duplicate_of[mine, None] != duplicate_of[safe]
     chosen = in_band & (np.cumsum(in_band, axis=1) <= per_image)  # rows are sorted best first
     rows, cols = np.nonzero(chosen)
-    return rows.astype(np.int64), ids[rows, cols], sims[rows, cols]
+    return rows.astype(np.int64) + start, ids[rows, cols], sims[rows, cols]
 
 
 def _each_pair_once(a: np.ndarray, b: np.ndarray, s: np.ndarray):

@@ -49,15 +49,18 @@ class EmbeddingStore:
         atomic_write_table(path, _table(batch))
         return path
 
-    def load(self, ids: list[str]) -> tuple[np.ndarray, list[str], list[str | None]]:
-        """Vectors (len(ids), d) and statuses for `ids`; an id in no part is `not_embedded`."""
+    def load(
+        self, ids: list[str], dtype=np.float32
+    ) -> tuple[np.ndarray, list[str], list[str | None]]:
+        """Vectors (len(ids), d) of `dtype` and statuses for `ids`; an id in no part is
+        `not_embedded`."""
         rows: dict[str, tuple[int, int]] = {}
         tables = [pq.read_table(p) for p in self.parts()]
         for t, table in enumerate(tables):
             for r, image_id in enumerate(table["id"].to_pylist()):
                 rows[image_id] = (t, r)
         dim = _dimension(tables)
-        vectors = np.zeros((len(ids), dim), dtype=np.float32)
+        vectors = np.zeros((len(ids), dim), dtype=dtype)
         status, error = ["not_embedded"] * len(ids), [None] * len(ids)
         flat = [_vectors(t, dim) for t in tables]
         for i, image_id in enumerate(ids):

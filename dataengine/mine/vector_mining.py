@@ -19,12 +19,14 @@ from dataengine.mine.select import Selection, select_pairs
 class Mined:
     clusters: Clusters
     selection: Selection
+    neighbours: tuple[np.ndarray, np.ndarray] | None = None  # (sims, ids), each (N, k)
     seconds: dict[str, float] = field(default_factory=dict)  # per step, for the report
 
 
 def mine_vectors(x: np.ndarray, params: MiningParams, workers: int | None = None) -> Mined:
-    """`x`: (N, d) float32 unit rows. The result depends on x and params only, not on the
-    number of `workers` (threads; default: every core)."""
+    """`x`: (N, d) unit rows, float32, or float16 to hold a pool of millions in half the
+    memory (similarities are still summed in float32). The result depends on x and params
+    only, not on the number of `workers` (threads; default: every core)."""
     params.check()
     workers = workers or cores()
     with one_thread_per_job():
@@ -39,7 +41,7 @@ def _mine(x: np.ndarray, params: MiningParams, workers: int) -> Mined:
             clusters,
             Selection(np.zeros((0, 2), np.int64), np.zeros(0, np.float32), np.arange(len(x))),
         )
-    x = np.ascontiguousarray(x, dtype=np.float32)
+    x = np.ascontiguousarray(x, dtype=np.float16 if x.dtype == np.float16 else np.float32)
     seconds, started = {}, time.perf_counter()
 
     def lap(step: str) -> None:
@@ -54,7 +56,7 @@ def _mine(x: np.ndarray, params: MiningParams, workers: int) -> Mined:
     lap("search")
     selection = select_pairs(sims, ids, params)
     lap("select")
-    return Mined(clusters=clusters, selection=selection, seconds=seconds)
+    return Mined(clusters, selection, (sims, ids), seconds)
 
 
 def search_in_clusters(

@@ -10,10 +10,11 @@ from dataengine.quality.pixel_change import as_rgb, grey_at_work_size
 CLIP_LOW, CLIP_HIGH = 4, 251  # luma at or past these is crushed black / blown white
 
 
-def image_check_scores(image: np.ndarray) -> dict[str, float]:
+def image_check_scores(image: np.ndarray, grey: np.ndarray | None = None) -> dict[str, float]:
+    """`grey`: the image's grey_at_work_size, when the caller has it already."""
     h, w = image.shape[:2]
     # At a fixed working size, so that one sharpness threshold fits every resolution.
-    grey = grey_at_work_size(as_rgb(image))
+    grey = grey_at_work_size(as_rgb(image)) if grey is None else grey
     return {
         "sharpness": float(cv2.Laplacian(grey, cv2.CV_64F).var()),
         "exposure": float(grey.mean() / 255.0),

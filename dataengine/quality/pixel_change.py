@@ -16,7 +16,7 @@ from dataengine.schema import Frame, Pair
 
 CHANGE_LEVEL = 16  # of 255: above the rounding of colour conversions, below any visible edit
 WORK_SIDE = 256  # SSIM on at most this long side: its value is stable across sizes, and fast
-SSIM_MIN_SIDE = 7  # skimage's default window
+SSIM_WINDOW = 7  # skimage's default window: also the smallest side SSIM is taken on
 
 
 def edited_frame(pair: Pair) -> Frame | None:
@@ -27,16 +27,20 @@ def edited_frame(pair: Pair) -> Frame | None:
 
 
 def pixel_change_scores(
-    source: np.ndarray, target: np.ndarray, mask: np.ndarray | None = None
+    source: np.ndarray,
+    target: np.ndarray,
+    mask: np.ndarray | None = None,
+    target_grey: np.ndarray | None = None,
 ) -> dict[str, float]:
-    """Scores of one edit. `source` is resized (and its mask with it) to the target's size."""
+    """Scores of one edit. `source` is resized (and its mask with it) to the target's size.
+    `target_grey`: the target's grey_at_work_size, when the caller has it already."""
     target = np.ascontiguousarray(as_rgb(target))
     source, mask = _to_size(np.ascontiguousarray(as_rgb(source)), mask, target.shape[:2])
     delta = cv2.absdiff(source, target)  # uint8 |a - b|, vectorised: 10x numpy's int16 path
     largest = cv2.max(cv2.max(delta[..., 0], delta[..., 1]), delta[..., 2])
     changed = largest > CHANGE_LEVEL
     scores = {"l1": float(np.mean(cv2.mean(delta)[:3]) / 255.0), "changed": float(changed.mean())}
-    ssim = _ssim(source, target)
+    ssim = _ssim(source, target, target_grey)
     if ssim is not None:
         scores["ssim"] = ssim
     if mask is not None:
@@ -58,15 +62,36 @@ def _mask_scores(changed: np.ndarray, mask: np.ndarray) -> dict[str, float]:
     return scores
 
 
-def _ssim(a: np.ndarray, b: np.ndarray) -> float | None:
-    from skimage.metrics import structural_similarity
-
-    a, b = grey_at_work_size(a), grey_at_work_size(b)
-    if min(a.shape) < SSIM_MIN_SIDE:
+def _ssim(a: np.ndarray, b: np.ndarray, b_grey: np.ndarray | None = None) -> float | None:
+    a, b = grey_at_work_size(a), grey_at_work_size(b) if b_grey is None else b_grey
+    if min(a.shape) < SSIM_WINDOW:
         return None
-    # skimage filters in the input's float type: float32 is 1.6x faster than the float64
-    # it picks for uint8, and the score agrees to 1e-8.
-    return float(structural_similarity(a.astype(np.float32), b.astype(np.float32), data_range=255))
+    return structural_similarity(a, b)
+
+
+def structural_similarity(a: np.ndarray, b: np.ndarray, data_range: float = 255.0) -> float:
+    """Mean SSIM of two grey images as scikit-image computes it by default (a 7x7 uniform
+    window, sample covariance, K1 0.01, K2 0.03, the border of half a window left out),
+    with OpenCV's box filter in float32: the same score to 1e-7 (a test holds it to
+    skimage's), in about a third of the time, and SSIM was most of the scorers' time."""
+    a, b = a.astype(np.float32), b.astype(np.float32)
+    mu_a, mu_b = _window_mean(a), _window_mean(b)
+    n = SSIM_WINDOW * SSIM_WINDOW
+    unbiased = n / (n - 1)
+    var_a = unbiased * (_window_mean(a * a) - mu_a * mu_a)
+    var_b = unbiased * (_window_mean(b * b) - mu_b * mu_b)
+    cov = unbiased * (_window_mean(a * b) - mu_a * mu_b)
+    c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
+    ssim = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / (
+        (mu_a * mu_a + mu_b * mu_b + c1) * (var_a + var_b + c2)
+    )
+    pad = (SSIM_WINDOW - 1) // 2
+    return float(ssim[pad:-pad, pad:-pad].mean(dtype=np.float64))
+
+
+def _window_mean(x: np.ndarray) -> np.ndarray:
+    window = (SSIM_WINDOW, SSIM_WINDOW)
+    return cv2.boxFilter(x, cv2.CV_32F, window, borderType=cv2.BORDER_REFLECT)
 
 
 def grey_at_work_size(image: np.ndarray) -> np.ndarray:

@@ -13,7 +13,12 @@ from dataclasses import dataclass, field
 
 from dataengine.quality.image_checks import image_check_scores
 from dataengine.quality.instruction_checks import duplicate_flags, instruction_scores
-from dataengine.quality.pixel_change import edited_frame, pixel_change_scores
+from dataengine.quality.pixel_change import (
+    as_rgb,
+    edited_frame,
+    grey_at_work_size,
+    pixel_change_scores,
+)
 from dataengine.schema import Pair, Unit
 from dataengine.stage import Stage
 
@@ -52,10 +57,12 @@ class QualityScores(Stage):
     def score(self, pair: Pair) -> dict[str, float]:
         checks, scores = self.params.checks, {}
         frame = edited_frame(pair)
+        uses_grey = "pixel_change" in checks or "image_checks" in checks
+        grey = grey_at_work_size(as_rgb(pair.target)) if uses_grey else None  # once for both
         if "pixel_change" in checks and frame is not None:
-            scores.update(pixel_change_scores(frame.image, pair.target, frame.mask))
+            scores.update(pixel_change_scores(frame.image, pair.target, frame.mask, grey))
         if "image_checks" in checks:
-            scores.update(image_check_scores(pair.target))
+            scores.update(image_check_scores(pair.target, grey))
         if "instruction_checks" in checks:
             inputs = sum(f.role == "input" for f in pair.frames)
             scores.update(instruction_scores(pair.instruction, inputs))

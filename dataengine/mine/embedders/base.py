@@ -106,12 +106,19 @@ def parse_embedders(entries: list[dict[str, Any]], where: str) -> list[EmbedderS
     return specs
 
 
-def combine(parts: list[np.ndarray], weights: list[float]) -> np.ndarray:
+def combine(parts: list[np.ndarray], weights: list[float], dtype=np.float32) -> np.ndarray:
     """Concatenate unit vectors scaled by sqrt(w / sum w): the result is a unit vector whose
-    dot product with another is the weighted mean of the parts' cosine similarities."""
+    dot product with another is the weighted mean of the parts' cosine similarities. Written
+    part by part into one array of `dtype`, so no full-size float32 copy is made."""
     total = sum(weights)
-    scaled = [p * np.float32(np.sqrt(w / total)) for p, w in zip(parts, weights, strict=True)]
-    return np.ascontiguousarray(np.concatenate(scaled, axis=1), dtype=np.float32)
+    rows = len(parts[0]) if parts else 0
+    out = np.empty((rows, sum(p.shape[1] for p in parts)), dtype=dtype)
+    start = 0
+    for part, weight in zip(parts, weights, strict=True):
+        scale = np.float32(np.sqrt(weight / total))
+        np.multiply(part, scale, out=out[:, start : start + part.shape[1]], casting="unsafe")
+        start += part.shape[1]
+    return out
 
 
 def unit_rows(x: np.ndarray) -> np.ndarray:

@@ -50,3 +50,22 @@ def test_mixture_has_the_structure_it_claims():
     assert abs(x[0] @ x[np.flatnonzero(family > family[0] + 500)[0]]) < 0.7
     prefix, _, _ = mining.mixture(1000)
     assert np.array_equal(prefix, x[:1000])  # the 100k subset is the 1M pool's first rows
+
+
+def test_exact_neighbours_in_blocks_are_brute_force():
+    x, _, _ = mining.mixture(3000, dtype=np.float16)
+    rows = np.array([0, 5, 1234, 2999])
+    sims, ids = mining.exact_neighbours(x, rows, 5, block=700)  # several blocks
+    full = x[rows].astype(np.float32) @ x.astype(np.float32).T
+    full[np.arange(len(rows)), rows] = -np.inf  # a row is never its own neighbour
+    expected = np.argsort(-full, axis=1, kind="stable")[:, :5]
+    assert np.array_equal(ids, expected)
+    assert np.allclose(sims, np.take_along_axis(full, expected, 1), atol=1e-5)
+
+
+def test_a_float16_scale_run_reports_recall_against_exact_search():
+    run = mining.scale_run(4000, "float16", recall_queries=100, probes=2)
+    assert run["data_gb"] == 4000 * mining.DIM * 2 / 2**30  # held in half precision
+    assert run["queries"] == 100 and run["in_band_neighbours"] > 100
+    assert 0.9 < run["recall_ours"] <= 1.0
+    assert run["precision"] > 0.99  # mined pairs stay inside their family

@@ -102,3 +102,21 @@ def test_missing_neighbours_are_ignored():
 def test_bad_parameters_are_named(changes, message):
     with pytest.raises(ValueError, match=message):
         MiningParams(**changes).check()
+
+
+def test_proposals_drawn_in_row_blocks_equal_one_block(monkeypatch):
+    from dataengine.mine import select
+    from tests.dataengine.mine.vectors import blobs
+
+    x, _ = blobs(8, 12, dim=8, spread=0.2, seed=2)
+    sims = x @ x.T
+    np.fill_diagonal(sims, -np.inf)
+    ids = np.argsort(-sims, axis=1, kind="stable")[:, :6]
+    sims = np.take_along_axis(sims, ids, axis=1)
+    params = MiningParams(band=(0.7, 0.99))
+    whole = select_pairs(sims, ids, params)
+    monkeypatch.setattr(select, "PROPOSAL_ROWS", 5)
+    blocked = select_pairs(sims, ids, params)
+    assert len(whole.pairs) > 10
+    assert np.array_equal(whole.pairs, blocked.pairs)
+    assert np.array_equal(whole.similarity, blocked.similarity)

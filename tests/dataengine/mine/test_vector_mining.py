@@ -84,3 +84,32 @@ def test_a_pool_too_small_to_pair(n):
     mined = mine_vectors(np.ones((n, 4), np.float32) / 2, MiningParams())
     assert mined.selection.pairs.shape == (0, 2)
     assert mined.selection.duplicate_groups() == []
+
+
+def test_float16_pool_mines_the_same_pairs_in_half_the_memory():
+    x, label = blobs(20, 30, dim=16, spread=0.15, seed=4)
+    params = MiningParams(band=(0.8, 0.995), cluster_size=80, seed=3)
+    full = mine_vectors(x, params)
+    half = mine_vectors(x.astype(np.float16), params)
+    assert half.neighbours[0].dtype == np.float32  # products summed in float32
+    same = {tuple(p) for p in full.selection.pairs} & {tuple(p) for p in half.selection.pairs}
+    assert len(same) >= 0.98 * len(full.selection.pairs)
+    a, b = half.selection.pairs.T
+    assert (label[a] == label[b]).all()
+
+
+def test_precision_is_checked_by_name():
+    with pytest.raises(ValueError, match="precision: 'bfloat16' is not one of float32, float16"):
+        MiningParams(precision="bfloat16").check()
+
+
+def test_search_in_blocks_of_queries_equals_one_block(monkeypatch):
+    from dataengine.mine import neighbours
+
+    x, _ = blobs(6, 40, dim=12, spread=0.2, seed=6)
+    clusters = cluster_pool(x, MiningParams(cluster_size=60))
+    whole = search_in_clusters(x, clusters, 6, workers=2)
+    monkeypatch.setattr(neighbours, "QUERY_BLOCK", 7)  # many blocks per leaf
+    blocked = search_in_clusters(x, clusters, 6, workers=2)
+    assert np.array_equal(whole[1], blocked[1])
+    assert np.allclose(whole[0], blocked[0], atol=1e-6)  # BLAS sums by shape: last bits

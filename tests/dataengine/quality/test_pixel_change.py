@@ -71,7 +71,7 @@ def test_the_edited_frame_is_the_first_masked_input():
 
 
 def test_ssim_is_skimages_on_the_grey_images():
-    """The score is computed in float32 for speed; it is skimage's uint8 figure."""
+    """The score is computed with OpenCV in float32 for speed; it is skimage's uint8 figure."""
     from skimage.metrics import structural_similarity
 
     from dataengine.quality.pixel_change import grey_at_work_size
@@ -83,3 +83,22 @@ def test_ssim_is_skimages_on_the_grey_images():
     )
     assert pixel_change_scores(image, edited)["ssim"] == pytest.approx(expected, abs=1e-6)
     assert expected < 0.9  # a real edit, not a trivial 1.0
+
+
+@pytest.mark.parametrize("shape", [(7, 7), (7, 30), (33, 17), (256, 192)])
+def test_structural_similarity_matches_skimage_at_every_size(shape):
+    from skimage.metrics import structural_similarity as skimage_ssim
+
+    from dataengine.quality.pixel_change import structural_similarity
+
+    rng = np.random.default_rng(shape[0])
+    a = rng.integers(0, 256, shape, dtype=np.uint8)
+    noisy = np.clip(a.astype(int) + rng.integers(-40, 40, shape), 0, 255).astype(np.uint8)
+    for b in (noisy, 255 - a, a):
+        expected = skimage_ssim(a, b, data_range=255)
+        assert structural_similarity(a, b) == pytest.approx(expected, abs=1e-6)
+
+
+def test_an_image_thinner_than_the_window_has_no_ssim():
+    image = np.random.default_rng(3).integers(0, 256, (6, 40, 3), dtype=np.uint8)
+    assert "ssim" not in pixel_change_scores(image, image)
