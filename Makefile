@@ -64,7 +64,7 @@ bench: $(STAMP) $(VLLM_STAMP) bytecode
 	$(BIN)/python -m tools.vllm.bench_writers --out data/bench/writers
 
 # Every command on a corpus of 10k and of 100k samples: linear time, flat memory (about
-# 15 minutes on 2 cores); then mining 1M and 10M embeddings of 512-d in float16 (about 20
+# 15 minutes on 2 cores); then mining 1M and 10M embeddings of 512-d in float16 (about 30
 # minutes, 13 GB of memory). docs/PERFORMANCE.md.
 bench-scale: $(STAMP) bytecode
 	$(BIN)/python -m benchmark.perf.scale --sizes 10000 100000 --out data/bench/scale

@@ -15,6 +15,7 @@ wall time over ours. Bar: at least 0.85.
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import shutil
 import sys
 import time
@@ -25,8 +26,9 @@ from statistics import median
 
 from benchmark.perf.codec_floor import warm_up
 from benchmark.perf.report import Result, print_report
-from dataengine.chain import StageChain
+from dataengine.chain import StageChain, UnitJob
 from dataengine.executors import InProcess, Processes
+from dataengine.executors.processes import start_method
 from dataengine.recipe import Recipe, load_recipe
 from dataengine.runner import plan_units, run_recipe
 from dataengine.schema import Unit
@@ -69,7 +71,10 @@ def measure(recipe_path: Path, work: Path, processes: int, limit: int = LIMIT) -
 def floor_run(recipe: Recipe, limit: int, processes: int) -> int:
     """The plain loop: -> accepted samples encoded."""
     units = plan_units(recipe, InProcess(), limit, progress=False)
-    with ProcessPoolExecutor(processes, initializer=_floor_worker) as pool:
+    # Workers start as the engine's own would in this process: forked only where that is
+    # safe (a fork after OpenCV or torch ran here leaves the child's thread pools locked).
+    context = multiprocessing.get_context(start_method(UnitJob(recipe.stages).holds_model))
+    with ProcessPoolExecutor(processes, context, initializer=_floor_worker) as pool:
         return sum(pool.map(partial(_floor_unit, recipe), units))
 
 
