@@ -309,6 +309,7 @@ def scale_run(n: int, precision: str = "float32", recall_queries: int = 0, probe
         "cores": cores(),
         "steps": mined.seconds,
         "leaves": len(mined.clusters.centroids),
+        **search_work(mined.clusters, mined.seconds.get("search", 0.0)),
         "pairs": len(pairs),
         "precision": float(np.mean(family[pairs[:, 0]] == family[pairs[:, 1]])),
         "copy_recall": float(np.mean(rep[copies] == rep[copy_of[copies]])),
@@ -316,6 +317,24 @@ def scale_run(n: int, precision: str = "float32", recall_queries: int = 0, probe
         "data_gb": x.nbytes / 2**30,
         "generated_s": generated,
         **(sampled_recall(x, mined, recall_queries) if recall_queries else {}),
+    }
+
+
+def search_work(clusters, seconds: float) -> dict:
+    """How much the in-cluster search computed: each leaf answers every query that probes
+    it with one product per member, so its work is askers x members. Work per query-probe
+    (the mean leaf a probe lands on) shows whether a larger pool costs more per query
+    because its probes land on larger leaves, or because each product got slower."""
+    members = np.bincount(clusters.leaf, minlength=len(clusters.centroids))
+    probes = clusters.nearest[clusters.nearest >= 0]
+    askers = np.bincount(probes, minlength=len(clusters.centroids))
+    products = float(np.dot(askers.astype(np.float64), members))
+    return {
+        "search_products": products,
+        "products_per_probe": products / max(len(probes), 1),
+        "leaf_size_median": float(np.median(members)),
+        "leaf_size_max": int(members.max(initial=0)),
+        "products_per_s": products / seconds if seconds else 0.0,
     }
 
 

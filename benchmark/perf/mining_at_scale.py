@@ -66,10 +66,22 @@ def _run_note(big: dict, small: dict) -> str:
     return (
         f"steps {big['steps']} (at {_size(small['n'])}: {small['steps']}); {big['leaves']} "
         f"leaves; {big['pairs']} pairs, {big['precision']:.4f} within one family; copies in "
-        f"their original's group: {big['copy_recall']:.3f}; CPU {big['cpu']:.0f} s vs "
+        f"their original's group: {big['copy_recall']:.3f}; {_search_note(big, small)}; CPU {big['cpu']:.0f} s vs "
         f"{small['cpu']:.0f} s; load average {big['load']:.1f} on {big['cores']} cores; "
         f"generating the pool took {big['generated_s']:.0f} s more (bars: under 1800 s, "
         f"ratio at most {1.2 * big['n'] / small['n']:.0f})"
+    )
+
+
+def _search_note(big: dict, small: dict) -> str:
+    """Why the search grew as it did: more products per probe (probes landing on larger
+    leaves) or fewer products per second (memory)."""
+    return (
+        f"search: {big['products_per_probe']:.0f} products per probe vs "
+        f"{small['products_per_probe']:.0f} (leaf sizes median {big['leaf_size_median']:.0f}, "
+        f"max {big['leaf_size_max']} vs {small['leaf_size_median']:.0f}, "
+        f"{small['leaf_size_max']}), {big['products_per_s'] / 1e9:.2f} vs "
+        f"{small['products_per_s'] / 1e9:.2f} G products/s"
     )
 
 

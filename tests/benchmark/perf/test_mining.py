@@ -69,3 +69,15 @@ def test_a_float16_scale_run_reports_recall_against_exact_search():
     assert run["queries"] == 100 and run["in_band_neighbours"] > 100
     assert 0.9 < run["recall_ours"] <= 1.0
     assert run["precision"] > 0.99  # mined pairs stay inside their family
+
+
+def test_search_work_counts_one_product_per_probing_query_and_leaf_member():
+    from dataengine.mine.cluster import Clusters
+
+    nearest = np.array([[0, 1], [0, -1], [1, 0], [2, 1]])  # leaves 0, 0, 1, 2
+    clusters = Clusters(np.eye(3, dtype=np.float32), np.zeros(3, np.int64), nearest)
+    work = mining.search_work(clusters, seconds=2.0)
+    # leaf 0: 2 members asked 3 times; leaf 1: 1 member asked 3 times; leaf 2: 1 x 1
+    assert work["search_products"] == 3 * 2 + 3 * 1 + 1 * 1
+    assert work["products_per_probe"] == 10 / 7
+    assert work["leaf_size_max"] == 2 and work["products_per_s"] == 5.0
