@@ -63,20 +63,19 @@ def training_payload(
     train: TrainConfig,
     preset: str,
     step: int,
-    position: Position,
+    positions: list[Position],
     state,
     world_size: int = 1,
 ) -> dict[str, Any]:
     """What a checkpoint holds. The weights are the bare network's (state.model, never its
-    DDP wrapper), so that a run saved by N ranks loads anywhere; `world_size` (ranks, each
-    with `train.batch_size` samples a step) tells a resumed run whether its data order goes
-    on exactly."""
+    DDP wrapper), so that a run saved by N ranks loads anywhere; `positions` (one per lane,
+    ace_model/lanes.py) is where each of the run's streams goes on."""
     return {
         "spec": spec.as_dict(),
         "train": {k: list(v) if isinstance(v, tuple) else v for k, v in vars(train).items()},
         "preset": preset,
         "step": step,
-        "position": {"epoch": position.epoch, "batch": position.batch},
+        "positions": [{"epoch": p.epoch, "batch": p.batch} for p in positions],
         "world_size": world_size,
         "parallel": _parallel(state.model, world_size),
         "model": sharding.full_weights(state.model),

@@ -1,7 +1,7 @@
 """`ace model train|edit|eval`: the bundled ACE model on the command line.
 
 ace model train --data DIR --preset tiny --out RUN [--steps N] [--resume] [--vae PATH]
-                [--nproc-per-node N]
+                [--nproc-per-node N] [--lanes L]
 ace model edit --ckpt RUN --image IMG [--mask M [--no-keep-unmasked]] --instruction "..."
                [--history IMG TEXT] --out OUT.png
 ace model eval --ckpt RUN --data DIR --out REPORT [--clip PATH]
@@ -61,6 +61,15 @@ def _add_train(commands) -> None:
         action=argparse.BooleanOptionalAction,
         help="under several ranks, shard parameters, gradients and optimizer state (FSDP2) "
         "instead of a whole replica per rank (DDP) (default: the preset's; on for ace-0.6b)",
+    )
+    train.add_argument(
+        "--lanes",
+        type=int,
+        metavar="L",
+        help="read the train split in L disjoint streams, one batch of --batch-size from each "
+        "a step (default: one per rank). More lanes than ranks accumulate gradients: one GPU "
+        "with --lanes 8 takes the steps of 8. Kept by the run; it resumes exactly on any "
+        "number of ranks that divides L",
     )
     train.add_argument(
         "--resume", action="store_true", help="continue from the run's newest checkpoint"
@@ -202,6 +211,7 @@ def _train(args) -> int:
             checkpoint_every=args.checkpoint_every,
             activation_checkpointing=args.activation_checkpointing,
             shard=args.shard,
+            lanes=args.lanes,
         )
     except (ValueError, FileNotFoundError, FileExistsError) as exc:
         return _fail(str(exc))
@@ -222,6 +232,11 @@ def _launch_ranks(args) -> int:
         return _fail(f"--nproc-per-node is {args.nproc_per_node}; give 1 or more ranks")
     if "RANK" in os.environ or "WORLD_SIZE" in os.environ:
         return _fail("--nproc-per-node starts the ranks itself; under torchrun leave it out")
+    if args.lanes and args.lanes % args.nproc_per_node:  # before any rank starts
+        return _fail(
+            f"--lanes {args.lanes} does not share out evenly over {args.nproc_per_node} ranks; "
+            f"pass a multiple of {args.nproc_per_node}"
+        )
     command = [
         sys.executable,
         "-m",

@@ -149,11 +149,16 @@ class TrainConfig:
     # Under several ranks, shard parameters, gradients and optimizer state (FSDP2) instead
     # of a whole replica per rank (DDP): for networks whose training state fills a GPU.
     shard: bool = False
+    # Disjoint streams the train split is read in, one batch from each a step (global batch:
+    # lanes x batch_size); 0 = one per rank. More lanes than ranks accumulate gradients.
+    lanes: int = 0
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "resolution", "log_every", "checkpoint_every"):
             if getattr(self, name) < 1:
                 raise ValueError(f"train.{name} is {getattr(self, name)}; it must be >= 1")
+        if self.lanes < 0:
+            raise ValueError(f"train.lanes is {self.lanes}; give 1 or more (0: one per rank)")
         if not 0.0 <= self.drop_text < 1.0:
             raise ValueError(f"train.drop_text is {self.drop_text}; give a value in [0, 1)")
         if not 0.0 <= self.ema_decay < 1.0:

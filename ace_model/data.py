@@ -11,8 +11,10 @@ per bucket, whatever the corpus size.
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import logging
+import random
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -151,6 +153,11 @@ class ShardStream:
 
     Epoch e visits the complete shards in an order drawn from (seed, e) and shuffles samples
     in a buffer seeded the same way; curation rejections and failed rows never enter.
+
+    With `lanes` > 1 this is lane `lane` of that many disjoint streams (ace_model/lanes.py):
+    it reads shards lane, lane + lanes, ... of each epoch's order, so no two lanes read the
+    same bytes. A split of fewer shards than lanes is shared out by sample instead (every
+    lane then reads all of it, and keeps every lanes-th sample).
     """
 
     def __init__(
@@ -162,6 +169,8 @@ class ShardStream:
         seed: int,
         shuffle_buffer: int = 256,
         latent_tars: dict[str, str] | None = None,
+        lane: int = 0,
+        lanes: int = 1,
     ):
         self.shards = shard_paths(data, split)
         self.latent_tars = latent_tars or {}  # corpus tar -> its precomputed latents
@@ -172,22 +181,37 @@ class ShardStream:
         self.rejected = rejected_keys(data)
         self.batch_size, self.sizes = batch_size, sizes
         self.seed, self.buffer = seed, shuffle_buffer
+        self.lane, self.lanes = lane, lanes
+
+    @property
+    def by_shard(self) -> bool:
+        """Whether the lanes share the split out by shard (else by sample)."""
+        return len(self.shards) >= self.lanes
+
+    def lane_shards(self, epoch: int) -> list[str]:
+        """The shards this lane reads in `epoch`, in order."""
+        order = list(self.shards)
+        random.Random(derive_seed(self.seed, "shards", epoch)).shuffle(order)
+        return order[self.lane :: self.lanes] if self.by_shard else order
 
     def raw_samples(self, epoch: int) -> Iterator[dict]:
         import webdataset as wds
 
         rejected = self.rejected
-        return iter(
-            wds.DataPipeline(
-                wds.SimpleShardList(self.shards, seed=derive_seed(self.seed, "shards", epoch)),
-                samples_of_shards,
-                with_latents(self.latent_tars),
-                wds.select(lambda sample: sample["__key__"] not in rejected),
-                wds.shuffle(
-                    self.buffer, initial=self.buffer, seed=derive_seed(self.seed, "mix", epoch)
-                ),
-            )
+        stages = [
+            wds.SimpleShardList(self.lane_shards(epoch)),
+            samples_of_shards,
+            with_latents(self.latent_tars),
+            wds.select(lambda sample: sample["__key__"] not in rejected),
+        ]
+        if not self.by_shard:
+            stages.append(every_nth(self.lane, self.lanes))
+        # one lane keeps the seed it always had, so that older runs resume exactly
+        mix = ("mix", epoch) if self.lanes == 1 else ("mix", epoch, self.lane)
+        stages.append(
+            wds.shuffle(self.buffer, initial=self.buffer, seed=derive_seed(self.seed, *mix))
         )
+        return iter(wds.DataPipeline(*stages))
 
     def epoch_plan(self, epoch: int) -> Iterator[tuple[tuple[int, int], list[dict]]]:
         return group_batches(self.raw_samples(epoch), self.batch_size, self.sizes)
@@ -203,6 +227,15 @@ class ShardStream:
             if handed == 0:
                 raise FileNotFoundError("the split's shards hold no sample to train on")
             epoch, skip = epoch + 1, 0
+
+
+def every_nth(first: int, n: int):
+    """A pipeline stage keeping samples first, first + n, first + 2n, ... of its input."""
+
+    def keep(samples: Iterator[dict]) -> Iterator[dict]:
+        return itertools.islice(samples, first, None, n)
+
+    return keep
 
 
 def samples_of_shards(shards: Iterator[dict]) -> Iterator[dict]:

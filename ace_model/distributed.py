@@ -1,14 +1,12 @@
 """Data parallelism in one place: who this process is, its device, the process group's start
-and end, and how one global batch is shared out between the ranks.
+and end, and the sums the ranks agree on.
 
 torchrun (`torch.distributed.run`) sets RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR and
 MASTER_PORT; without them this process is rank 0 of 1 and nothing here talks to anyone, so
 the same trainer runs on one CPU and under torchrun, on one node or many (SLURM included).
 NCCL on GPUs (rank r of a node on cuda:LOCAL_RANK), gloo on the CPU.
 
-Every rank reads the same global stream and decodes its slice `raws[rank::world]` of each
-global batch; `Share` says where its samples stand in the batch a one-rank run would pack,
-so that every random draw of a step can be made for the whole batch and sliced alike.
+Which rank reads which data is ace_model/lanes.py's to say.
 """
 
 from __future__ import annotations
@@ -149,63 +147,9 @@ def barrier(world: World) -> None:
         dist.barrier()
 
 
-# ============================================================================================
-# Sharing a global batch
-# ============================================================================================
-
-
-@dataclass(frozen=True)
-class Share:
-    """This rank's part of one global batch, once every rank has decoded its slice.
-
-    rows: where this rank's decoded samples stand among the global batch's decoded samples
-    (the order a one-rank run packs them in); drawn: how many those are, over all ranks;
-    part: this rank's fraction of them (0 for a borrowed sample, see `borrow`)."""
-
-    rows: tuple[int, ...]
-    drawn: int
-    part: float
-    world: int = 1
-
-    @classmethod
-    def whole(cls, batch: int) -> Share:
-        """One rank training on the whole batch."""
-        return cls(tuple(range(batch)), batch, 1.0)
-
-    @property
-    def weight(self) -> float:
-        """This rank's mean loss times this is what DDP averages: the ranks' gradients then
-        average to the gradient of the mean over all `drawn` samples, however unevenly a
-        batch divides (part * world; 1 on one rank)."""
-        return self.part * self.world
-
-    def borrow(self) -> Share:
-        """A rank left without a sample (a global batch smaller than the world, or all of
-        its slice failing to decode) still runs the step on a sample of another rank's with
-        weight 0: DDP needs every rank's backward pass, and a zero gradient adds nothing."""
-        return Share((0,), self.drawn, 0.0, self.world)
-
-
-def slice_of(items: list, world: World) -> list:
-    """This rank's slice of a global batch: every world-th item, from its rank on."""
-    return items[world.rank :: world.size]
-
-
-def share_of(decoded: torch.Tensor, world: World) -> Share:
-    """This rank's Share, from `decoded` (bool, one per sample of the global batch: whether
-    the rank holding it decoded it), which is the same on every rank."""
-    order = torch.cumsum(decoded.long(), 0) - 1  # place among the decoded samples
-    mine = torch.arange(world.rank, len(decoded), world.size)
-    rows = tuple(int(order[i]) for i in mine if decoded[i])
-    drawn = int(decoded.sum())
-    return Share(rows, drawn, len(rows) / drawn if drawn else 0.0, world.size)
-
-
-def decoded_everywhere(ok: list[bool], batch: int, world: World) -> torch.Tensor:
-    """Every rank's decode results (`ok` for its slice) over the whole global batch."""
-    mine = torch.zeros(batch, dtype=torch.int32)
-    mine[world.rank :: world.size] = torch.tensor(ok, dtype=torch.int32)
-    if world.size > 1:  # gloo and NCCL both reduce on the process group's device
-        device = "cuda" if dist.get_backend() == "nccl" else "cpu"
-        mine = all_sum(mine.to(device)).cpu()
-    return mine.bool()
+def all_sum_counts(counts: list[int]) -> list[int]:
+    """Each count summed over the ranks (on one rank: `counts`)."""
+    if not (dist.is_available() and dist.is_initialized()):
+        return list(counts)
+    device = "cuda" if dist.get_backend() == "nccl" else "cpu"  # where the backend reduces
+    return [int(v) for v in all_sum(torch.tensor(counts, dtype=torch.int64, device=device))]

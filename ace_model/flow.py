@@ -12,7 +12,6 @@ small model on little data otherwise spends most of its steps learning to copy.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
 
 import torch
 from torch import Tensor
@@ -62,21 +61,12 @@ def flow_loss(
     cond: Condition,
     drop_p: float,
     generator: torch.Generator,
-    rows: Sequence[int] | None = None,
-    drawn: int | None = None,
 ) -> Tensor:
     """One rectified-flow training loss: random t, noise and instruction dropout from
     `generator`, velocity error on the target's tokens only (conditions are given, not made).
-
-    With `rows`, x0 is part of a batch of `drawn` samples (one rank's share of a global
-    batch): the draws are made for all of them, in the order one process makes them, and
-    the rows of x0's samples kept, so that each sample gets the same noise on any number of
-    ranks. `model` may be wrapped in DDP, which keeps the network as `.module`."""
+    `model` may be wrapped in DDP, which keeps the network as `.module`."""
     config = getattr(model, "module", model).config
-    draws = draw_step(x0.shape, drawn or x0.shape[0], config.time_shift, drop_p, generator)
-    if rows is not None:
-        index = torch.tensor(rows, dtype=torch.long)
-        draws = tuple(d[index] for d in draws)
+    draws = draw_step(x0.shape, config.time_shift, drop_p, generator)
     noise, t, drop = (d.to(x0.device) for d in draws)
     pred = model(interpolate(x0, noise, t), t, cond, drop)  # (B, N, token_out)
     goal = training_goal(config.prediction, x0, noise, cond)
@@ -96,11 +86,12 @@ def training_goal(prediction: str, x0: Tensor, noise: Tensor, cond: Condition) -
 
 
 def draw_step(
-    shape: torch.Size, batch: int, time_shift: float, drop_p: float, generator: torch.Generator
+    shape: torch.Size, time_shift: float, drop_p: float, generator: torch.Generator
 ) -> tuple[Tensor, Tensor, Tensor]:
-    """Noise (batch, *shape[1:]), times (batch,) and dropped instructions (batch,), drawn in
-    this order: the order decides which sample gets which draw."""
-    noise = torch.randn((batch, *shape[1:]), generator=generator)
+    """Noise (shape), times (batch,) and dropped instructions (batch,), drawn in this order:
+    the order decides which sample gets which draw."""
+    batch = shape[0]
+    noise = torch.randn(shape, generator=generator)
     t = shift_times(sample_t(batch, generator), time_shift)
     return noise, t, drop_instructions(batch, drop_p, generator)
 

@@ -6,15 +6,18 @@ seeded by (seed, s), and the data stream is replayed to the batch it stopped at;
 stopped at step N and resumed to 2N therefore ends with the same weights, on the CPU, as a
 run straight to 2N.
 
-The same code runs data-parallel under torchrun (ace_model/distributed.py): every rank
-streams the same global batches (batch_size samples per rank), decodes and trains on its
-own slice, and draws the step's randomness for the whole batch; the ranks' steps together
-are the step one process would take on the global batch. Only rank 0 logs and saves.
+The same code runs data-parallel under torchrun (ace_model/distributed.py). The train split
+is read in lanes (ace_model/lanes.py), disjoint streams of batch_size samples a step each,
+shared out over the ranks; each lane's randomness is drawn from (seed, step, lane). A step
+is the same on any number of ranks that divides the lanes: more lanes per rank accumulate
+gradients. Only rank 0 logs and saves.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import dataclasses
 import json
 import logging
 import time
@@ -25,11 +28,11 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
-from ace_model import checkpoint, distributed, sharding
+from ace_model import checkpoint, distributed, lanes, sharding
 from ace_model.conditioning import Condition, codec_targets, pack
 from ace_model.config import CodecConfig, ModelConfig, RunSpec, TextConfig, TrainConfig, preset
 from ace_model.data import Position, ShardStream, decode_batch
-from ace_model.distributed import Share, World
+from ace_model.distributed import World
 from ace_model.encoders import TextEncoder, build_codec
 from ace_model.flow import flow_loss
 from ace_model.model import LCUDiT, parameter_count
@@ -49,7 +52,7 @@ class State:
     ema: LCUDiT
     optimizer: torch.optim.Optimizer
     step: int = 0
-    position: Position = field(default_factory=Position)
+    positions: list[Position] = field(default_factory=lambda: [Position()])  # one per lane
     net: torch.nn.Module | None = None  # model's DDP wrapper, which the forward goes through
 
 
@@ -91,7 +94,7 @@ def restore_state(
     state = _assembled(model, ema, train, device, world or World())
     sharding.load_optimizer_state(state.model, state.optimizer, payload["optimizer"])
     state.step = int(payload["step"])
-    state.position = Position(**payload["position"])
+    state.positions = lanes.saved_lanes(payload)[1]
     return state
 
 
@@ -133,42 +136,77 @@ def update_ema(ema: LCUDiT, model: LCUDiT, decay: float, step: int) -> None:
 # ============================================================================================
 
 
-def train_step(
-    state: State, enc: Encoders, lcus, size, train: TrainConfig, device, share: Share | None = None
-) -> dict:
+@dataclass
+class LaneBatch:
+    """One lane's batch of a step, packed for the network."""
+
+    x0: torch.Tensor  # (B, C, h, w) targets
+    cond: Condition
+    seed_parts: tuple = ()  # what the lane adds to the step's seed (lanes.step_seed_parts)
+
+    @property
+    def samples(self) -> int:
+        return self.x0.shape[0]
+
+
+def lane_batch(enc: Encoders, lcus, size, device, seed_parts: tuple = ()) -> LaneBatch:
     cond = pack(lcus, size, enc.text, enc.codec).to(device)
-    x0 = codec_targets(lcus, enc.codec).to(device)
-    return optimise(state, x0, cond, train, device, share)
+    return LaneBatch(codec_targets(lcus, enc.codec).to(device), cond, seed_parts)
 
 
-def optimise(
+def train_step(state: State, enc: Encoders, lcus, size, train: TrainConfig, device) -> dict:
+    """One optimiser step on one batch, in one process."""
+    return optimise_lanes(state, [lane_batch(enc, lcus, size, device)], train, device)
+
+
+def optimise(state: State, x0: torch.Tensor, cond: Condition, train: TrainConfig, device) -> dict:
+    """One optimiser step on packed targets x0 (B, C, h, w) and their conditions."""
+    return optimise_lanes(state, [LaneBatch(x0, cond)], train, device)
+
+
+def optimise_lanes(
     state: State,
-    x0: torch.Tensor,
-    cond: Condition,
+    parts: list[LaneBatch],
     train: TrainConfig,
     device,
-    share: Share | None = None,
+    drawn: int | None = None,
+    world_size: int = 1,
 ) -> dict:
-    """One optimiser step on packed targets x0 (B, C, h, w) and their conditions: the whole
-    batch, or this rank's `share` of a global batch (the returned loss is the global mean)."""
-    share = share or Share.whole(x0.shape[0])
-    generator = torch.Generator().manual_seed(derive_seed(train.seed, "step", state.step))
+    """One optimiser step on one batch from each of this rank's lanes, of `drawn` samples
+    over every rank. Each lane's mean loss is weighted by its share of them and the
+    gradients accumulate, so the update is that of the mean over all `drawn` samples
+    (DDP's average over the ranks undone by `world_size`). Returns that mean loss."""
+    drawn = drawn or sum(part.samples for part in parts)
     for group in state.optimizer.param_groups:
         group["lr"] = learning_rate(train, state.step)
     state.model.train()
-    with autocast(device):
-        net = state.net or state.model  # through DDP or FSDP2: their backward averages
-        loss = flow_loss(net, x0, cond, train.drop_text, generator, share.rows, share.drawn)
     state.optimizer.zero_grad(set_to_none=True)
-    (loss * share.weight).backward()
+    net = state.net or state.model  # through DDP or FSDP2: their backward averages
+    total = torch.zeros((), device=device)
+    for i, part in enumerate(parts):
+        generator = torch.Generator().manual_seed(
+            derive_seed(train.seed, "step", state.step, *part.seed_parts)
+        )
+        share = part.samples / drawn
+        with _gradients_kept_local(net, last=i == len(parts) - 1):
+            with autocast(device):
+                loss = flow_loss(net, part.x0, part.cond, train.drop_text, generator)
+            (loss * share * world_size).backward()
+        total += loss.detach().float() * share
     grad_norm = sharding.whole(
         torch.nn.utils.clip_grad_norm_(state.model.parameters(), train.grad_clip)
     )
     state.optimizer.step()
     update_ema(state.ema, state.model, train.ema_decay, state.step)  # alike on every rank
     state.step += 1
-    mean = distributed.all_sum(loss.detach().float() * share.part)
-    return {"loss": mean.item(), "grad_norm": grad_norm.item()}
+    return {"loss": distributed.all_sum(total).item(), "grad_norm": grad_norm.item()}
+
+
+def _gradients_kept_local(net: torch.nn.Module, last: bool):
+    """DDP's no_sync for every lane's backward but the last, whose sync carries them all
+    (a sharded network reduces each backward's gradients, which also sums them right)."""
+    no_sync = getattr(net, "no_sync", None)
+    return contextlib.nullcontext() if last or no_sync is None else no_sync()
 
 
 # ============================================================================================
@@ -267,124 +305,130 @@ def train(
         model,
         overrides,
     )
+    train_cfg, positions = _lanes_of(train_cfg, payload, world)
     dev = distributed.device_for(world, device)
     with distributed.process_group(world, dev):
         enc = Encoders(TextEncoder(spec.text, dev), build_codec(spec.codec, dev))
         spec = complete_spec(spec, enc)
         name = payload["preset"] if payload else preset_name
         setup = Run(data, folder, name, spec, train_cfg, enc, dev, world, progress and world.main)
-        return _loop(setup, _start(setup, payload))
+        return _loop(setup, _start(setup, payload, positions))
 
 
-def _start(run: Run, payload: dict | None) -> State:
+def _lanes_of(
+    settings: TrainConfig, payload: dict | None, world: World
+) -> tuple[TrainConfig, list[Position]]:
+    """The run's lanes, written into its settings so that checkpoints keep them, and where
+    each lane starts."""
+    if payload is None:
+        count = lanes.lane_count(settings.lanes, world)
+        return dataclasses.replace(settings, lanes=count), [Position()] * count
+    count, positions = lanes.resumed(payload, world)
+    return dataclasses.replace(settings, lanes=count), positions
+
+
+def _start(run: Run, payload: dict | None, positions: list[Position]) -> State:
     """The state to train from, on this rank's device, wrapped for data parallelism."""
     if payload is None:
         state = new_state(run.spec, run.settings, run.device, run.world)
     else:
         state = restore_state(payload, run.spec, run.settings, run.device, run.world)
-        state.position = resumed_position(payload, run.world)
+    state.positions = list(positions)
     run.folder.mkdir(parents=True, exist_ok=True)
     log.info(
-        "%s: %s, %.2fM parameters, on %s x %d (%d samples a step), from step %d to %d",
+        "%s: %s, %.2fM parameters, on %s x %d, %d lanes of %d (%d samples a step), "
+        "from step %d to %d",
         run.folder,
         run.preset,
         parameter_count(state.model) / 1e6,
         run.device.type,
         run.world.size,
-        run.settings.batch_size * run.world.size,
+        run.settings.lanes,
+        run.settings.batch_size,
+        run.settings.batch_size * run.settings.lanes,
         state.step,
         run.settings.steps,
     )
     return state
 
 
-def resumed_position(payload: dict, world: World) -> Position:
-    """Where the stream resumes. At the world size that saved the run, exactly where it
-    stopped; at another one the global batch differs, so the epoch's batch plan does too:
-    about as many samples into the same epoch (and the step count goes on)."""
-    position = Position(**payload["position"])
-    saved = int(payload.get("world_size", 1))
-    if saved == world.size:
-        return position
-    log.warning(
-        "resuming a run of %d ranks on %d: the global batch changes, so the data order "
-        "from here is not the one the run would have had (exact resume needs %d ranks)",
-        saved,
-        world.size,
-        saved,
-    )
-    return Position(position.epoch, position.batch * saved // world.size)
-
-
 def _loop(run: Run, state: State) -> dict[str, Any]:
     settings, world = run.settings, run.world
     multiple = run.spec.model.patch * run.enc.codec.factor
-    stream = ShardStream(
-        run.data,
-        "train",
-        settings.batch_size * world.size,  # every rank plans the global batches alike
-        buckets(settings.resolution, multiple),
-        settings.seed,
-        settings.shuffle_buffer,
-        precomputed_latents(run.data, run.spec, settings.resolution, multiple),
-    )
+    latent_tars = precomputed_latents(run.data, run.spec, settings.resolution, multiple)
+    streams = {
+        lane: ShardStream(
+            run.data,
+            "train",
+            settings.batch_size,
+            buckets(settings.resolution, multiple),
+            settings.seed,
+            settings.shuffle_buffer,
+            latent_tars,
+            lane=lane,
+            lanes=settings.lanes,
+        )
+        for lane in lanes.held(world, settings.lanes)
+    }
     meter = Meter(run.folder / "metrics.jsonl" if world.main else None, world.size)
     bar = tqdm(total=settings.steps, initial=state.step, disable=not run.progress, desc="train")
-    batches = stream.batches(state.position)
+    batches = {lane: s.batches(state.positions[lane]) for lane, s in streams.items()}
     while state.step < settings.steps:
-        position, size, raws = next(batches)
-        state.position = position
-        if not _step_on(run, state, size, raws, meter):
+        drawn = []
+        for lane, lane_batches in batches.items():
+            state.positions[lane], size, raws = next(lane_batches)
+            drawn.append((lane, size, raws))
+        if not _step_on(run, state, drawn, meter):
             continue
         bar.update(1)
         if state.step % settings.log_every == 0 or state.step == settings.steps:
-            bar.set_postfix(loss=f"{meter.write(state.step, position):.4f}")
+            bar.set_postfix(loss=f"{meter.write(state.step, state.positions[0]):.4f}")
         if state.step % settings.checkpoint_every == 0 or state.step == settings.steps:
-            _save(run, state, position)
+            _save(run, state)
     bar.close()
     distributed.barrier(world)  # rank 0's last checkpoint is on disk before any rank returns
     return {"step": state.step, "checkpoint": str(checkpoint.latest(run.folder)), **meter.last}
 
 
-def _save(run: Run, state: State, position: Position) -> None:
-    """Rank 0 writes the checkpoint; a sharded network is gathered for it by every rank."""
+def _save(run: Run, state: State) -> None:
+    """Rank 0 writes the checkpoint, with every lane's position gathered from the ranks; a
+    sharded network is gathered for it by every rank."""
+    held = {lane: state.positions[lane] for lane in lanes.held(run.world, run.settings.lanes)}
+    positions = lanes.gathered(held, run.settings.lanes, run.world)
     if not (run.world.main or sharding.is_sharded(state.model)):
         return
     payload = checkpoint.training_payload(
-        run.spec, run.settings, run.preset, state.step, position, state, run.world.size
+        run.spec, run.settings, run.preset, state.step, positions, state, run.world.size
     )
     if run.world.main:
         checkpoint.save(run.folder, payload)
 
 
-def _step_on(run: Run, state: State, size, raws: list[dict], meter: Meter) -> bool:
-    """Decode this rank's slice of a global batch and take the step on it; False, on every
-    rank alike, when no sample of the whole batch decodes."""
-    decoded = [decode_batch([raw], size) for raw in distributed.slice_of(raws, run.world)]
-    lcus = [lcu for one, _ in decoded for lcu in one]
-    reasons = [reason for _, failed in decoded for reason in failed]
-    ok = [bool(one) for one, _ in decoded]
-    everywhere = distributed.decoded_everywhere(ok, len(raws), run.world)
-    share = distributed.share_of(everywhere, run.world)
-    meter.skipped(reasons, len(raws) - share.drawn)
-    if share.drawn == 0:
+def _step_on(run: Run, state: State, drawn: list[tuple[int, Any, list[dict]]], meter) -> bool:
+    """Decode this rank's batch of each of its lanes, (lane, bucket, raw samples), and take
+    the step on them. False, on every rank alike, when some lane's batch decodes nothing:
+    the step would otherwise weigh the lanes differently on different numbers of ranks."""
+    decoded = [(lane, size, *decode_batch(raws, size)) for lane, size, raws in drawn]
+    reasons = [reason for *_, failed in decoded for reason in failed]
+    samples, failed, empty = distributed.all_sum_counts(
+        [
+            sum(len(lcus) for _, _, lcus, _ in decoded),
+            len(reasons),
+            sum(1 for _, _, lcus, _ in decoded if not lcus),
+        ]
+    )
+    if empty:
+        meter.skipped(reasons, failed + samples)
         return False
-    if not lcus:
-        lcus, share = _borrowed(raws, everywhere, size), share.borrow()
-    values = train_step(state, run.enc, lcus, size, run.settings, run.device, share)
-    meter.add(values, share.drawn)
+    meter.skipped(reasons, failed)
+    seed_parts = [lanes.step_seed_parts(lane, run.settings.lanes) for lane, *_ in decoded]
+    parts = [
+        lane_batch(run.enc, lcus, size, run.device, extra)
+        for (_, size, lcus, _), extra in zip(decoded, seed_parts, strict=True)
+    ]
+    values = optimise_lanes(state, parts, run.settings, run.device, samples, run.world.size)
+    meter.add(values, samples)
     return True
-
-
-def _borrowed(raws: list[dict], everywhere: torch.Tensor, size) -> list:
-    """Another rank's first decoded sample, for a rank with none (see Share.borrow)."""
-    raw = raws[int(everywhere.nonzero()[0])]
-    lcus, failed = decode_batch([raw], size)
-    if not lcus:  # it decoded on its own rank: the ranks do not read the same corpus
-        raise RuntimeError(
-            f"{failed[0]} here, but it decoded on another rank; give every rank the same --data"
-        )
-    return lcus
 
 
 def precomputed_latents(data: Path, spec: RunSpec, resolution: int, multiple: int) -> dict:

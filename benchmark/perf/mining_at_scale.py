@@ -66,8 +66,9 @@ def _run_note(big: dict, small: dict) -> str:
     return (
         f"steps {big['steps']} (at {_size(small['n'])}: {small['steps']}); {big['leaves']} "
         f"leaves; {big['pairs']} pairs, {big['precision']:.4f} within one family; copies in "
-        f"their original's group: {big['copy_recall']:.3f}; {_search_note(big, small)}; CPU {big['cpu']:.0f} s vs "
-        f"{small['cpu']:.0f} s; load average {big['load']:.1f} on {big['cores']} cores; "
+        f"their original's group: {big['copy_recall']:.3f}; {_search_note(big, small)}; "
+        f"CPU {big['cpu']:.0f} s vs {small['cpu']:.0f} s; "
+        f"load average {big['load']:.1f} on {big['cores']} cores; "
         f"generating the pool took {big['generated_s']:.0f} s more (bars: under 1800 s, "
         f"ratio at most {1.2 * big['n'] / small['n']:.0f})"
     )

@@ -248,6 +248,9 @@ def test_nproc_per_node_relaunches_the_same_train_command(tmp_path, monkeypatch,
     args.nproc_per_node = 0
     assert args.handler(args) == 2
     assert "give 1 or more ranks" in capsys.readouterr().err
+    args.nproc_per_node, args.lanes = 2, 3
+    assert args.handler(args) == 2 and len(launched) == 1  # stopped before any rank started
+    assert "--lanes 3 does not share out evenly over 2 ranks" in capsys.readouterr().err
 
 
 def test_eval_on_a_frozen_benchmark_checks_it_first(cli_run, reviewable, tmp_path, capsys):

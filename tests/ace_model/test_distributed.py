@@ -1,12 +1,11 @@
-"""Data-parallel training: ranks from torchrun's variables, a global batch shared out so that
-N ranks take the steps one process takes, exact resume at the same world size, and
-checkpoints that load at any world size. The ranks are real processes talking over gloo on
-loopback, as torchrun starts them on one machine."""
+"""Data-parallel training: ranks from torchrun's variables, each reading its own lanes of the
+train split, N ranks taking the steps one process takes with N lanes, exact resume on any
+world size that divides the lanes, and checkpoints that load at any world size. The ranks
+are real processes talking over gloo on loopback, as torchrun starts them on one machine."""
 
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import json
 import os
 import socket
@@ -18,14 +17,16 @@ import pytest
 import torch
 
 from ace_model import checkpoint
-from ace_model.conditioning import pack
-from ace_model.data import ShardStream, decode_batch
-from ace_model.distributed import Share, World, device_for, from_env, share_of, slice_of
+from ace_model.config import RunSpec, TrainConfig
+from ace_model.data import Position, ShardStream, decode_batch
+from ace_model.distributed import World, device_for, from_env
 from ace_model.encoders import PixelCodec
 from ace_model.flow import flow_loss
-from ace_model.train import train
+from ace_model.lanes import held, lane_count, resumed
+from ace_model.train import Encoders, LaneBatch, lane_batch, new_state, optimise_lanes, train
+from dataengine.schema import derive_seed
 from dataengine.sinks.latent_store import buckets
-from tests.builders import MICRO, one_torch_thread, trained_looking
+from tests.builders import MICRO, one_torch_thread
 
 SETTINGS = dict(model=MICRO, seed=5, log_every=1, progress=False)  # batch_size per rank
 
@@ -87,18 +88,17 @@ def two_rank_runs(reference, tmp_path_factory) -> Path:
 # --------------------------------------------------------------------------------------------
 
 
-def test_two_ranks_take_the_steps_of_one_with_the_same_global_batch(
-    two_rank_runs, reference, tmp_path
-):
+def test_two_ranks_take_the_steps_of_one_process_with_two_lanes(two_rank_runs, reference, tmp_path):
     one = tmp_path / "one"
-    train(reference, one, steps=4, batch_size=8, **SETTINGS)
+    train(reference, one, steps=4, batch_size=4, lanes=2, **SETTINGS)
     two = two_rank_runs / "straight"
     torch.testing.assert_close(losses(two), losses(one), rtol=1e-5, atol=0)
     rows = [json.loads(line) for line in (two / "metrics.jsonl").open()]
     assert [row["world_size"] for row in rows] == [2] * 4
     assert [row["step"] for row in rows] == [1, 2, 3, 4]  # rank 0 alone wrote them
     ref, got = checkpoint.load(one), checkpoint.load(two)
-    assert got["world_size"] == 2 and got["position"] == ref["position"]
+    assert got["world_size"] == 2 and got["positions"] == ref["positions"]
+    assert got["train"]["lanes"] == ref["train"]["lanes"] == 2
     assert (got["parallel"], ref["parallel"]) == ("ddp", "single")
     for part in ("model", "ema"):
         assert got[part].keys() == ref[part].keys()  # the bare network's: no "module."
@@ -122,7 +122,7 @@ def sharded_runs(reference, tmp_path_factory) -> Path:
 
 def test_sharded_ranks_take_the_steps_of_one_and_resume_exactly(sharded_runs, reference, tmp_path):
     one = tmp_path / "one"
-    train(reference, one, steps=4, batch_size=8, **SETTINGS)
+    train(reference, one, steps=4, batch_size=4, lanes=2, **SETTINGS)
     sharded = sharded_runs / "straight"
     torch.testing.assert_close(losses(sharded), losses(one), rtol=1e-5, atol=0)
     ref, got = checkpoint.load(one), checkpoint.load(sharded)
@@ -151,18 +151,26 @@ def test_a_sharded_checkpoint_samples_and_resumes_unsharded(sharded_runs, refere
 
 
 @pytest.mark.slow
-def test_batches_that_do_not_divide_over_the_ranks(reference, tmp_path):
-    """3 ranks of 2 through an epoch's partial batches: one of 4 samples (2, 1, 1) and one
-    of 2, where the third rank borrows a sample at weight 0. Still the one-process steps."""
-    stream = ShardStream(reference, "train", 6, buckets(32, 4), seed=SETTINGS["seed"])
-    sizes = [len(raws) for _, raws in itertools.islice(stream.epoch_plan(0), 7)]
-    assert min(sizes) < 3 and any(size % 3 for size in sizes), sizes  # the cases are there
-    train(reference, tmp_path / "one", steps=7, batch_size=6, **SETTINGS)
-    run_ranks(3, dict(data=reference, run=tmp_path / "three", steps=7, batch_size=2, **SETTINGS))
+def test_three_ranks_through_uneven_lanes_take_the_steps_of_one_process(reference, tmp_path):
+    """3 lanes of 3 over 7 steps: the lanes hold different numbers of samples, so they reach
+    their epochs' partial batches and ends at different steps. Still one process's steps."""
+    plans = [
+        [len(raws) for _, raws in stream.epoch_plan(0)]
+        for stream in (
+            ShardStream(reference, "train", 3, buckets(32, 4), SETTINGS["seed"], lane=i, lanes=3)
+            for i in range(3)
+        )
+    ]
+    assert len({sum(plan) for plan in plans}) > 1, plans  # lanes of different lengths
+    assert any(min(plan) < 3 for plan in plans), plans  # with partial batches
+    assert min(len(plan) for plan in plans) < 7  # and a lane whose epoch ends in the run
+    train(reference, tmp_path / "one", steps=7, batch_size=3, lanes=3, **SETTINGS)
+    run_ranks(3, dict(data=reference, run=tmp_path / "three", steps=7, batch_size=3, **SETTINGS))
     torch.testing.assert_close(
         losses(tmp_path / "three"), losses(tmp_path / "one"), rtol=1e-5, atol=0
     )
     ref, got = checkpoint.load(tmp_path / "one"), checkpoint.load(tmp_path / "three")
+    assert got["positions"] == ref["positions"] and len(got["positions"]) == 3
     for name, tensor in ref["model"].items():
         torch.testing.assert_close(got["model"][name], tensor, rtol=1e-4, atol=1e-5)
 
@@ -171,14 +179,16 @@ def test_resume_on_two_ranks_gives_the_weights_of_a_straight_run(two_rank_runs):
     straight = checkpoint.load(two_rank_runs / "straight")
     resumed = checkpoint.load(two_rank_runs / "stopped")
     assert straight["step"] == resumed["step"] == 4
-    assert straight["position"] == resumed["position"]
+    assert straight["positions"] == resumed["positions"]
     for part in ("model", "ema"):
         for name, tensor in straight[part].items():
             assert torch.equal(tensor, resumed[part][name]), f"{part}.{name} differs"
     assert losses(two_rank_runs / "stopped")[2:] == losses(two_rank_runs / "straight")[2:]
 
 
-def test_a_two_rank_checkpoint_samples_and_resumes_on_one(two_rank_runs, reference, tmp_path):
+def test_a_two_rank_checkpoint_samples_and_resumes_exactly_on_one(
+    two_rank_runs, reference, tmp_path
+):
     import shutil
 
     from ace_model.sample import Sampler
@@ -192,7 +202,15 @@ def test_a_two_rank_checkpoint_samples_and_resumes_on_one(two_rank_runs, referen
     assert summary["step"] == 6 and summary["world_size"] == 1
     resumed = checkpoint.load(run)
     assert resumed["step"] == 6 and resumed["world_size"] == 1
-    assert resumed["train"]["batch_size"] == 4  # per rank, as saved
+    assert resumed["train"]["batch_size"] == 4 and resumed["train"]["lanes"] == 2  # as saved
+    # one process holds both lanes: the run goes on as if on two ranks (the two-lane
+    # process runs equal two-rank runs, above)
+    straight = tmp_path / "straight"
+    train(reference, straight, steps=6, batch_size=4, lanes=2, **SETTINGS)
+    expected = checkpoint.load(straight)
+    assert resumed["positions"] == expected["positions"]
+    for name, tensor in expected["model"].items():
+        assert torch.equal(resumed["model"][name], tensor), f"model.{name} differs"
     assert [json.loads(line)["world_size"] for line in (run / "metrics.jsonl").open()][-2:] == [
         1,
         1,
@@ -247,47 +265,71 @@ def test_device_of_a_rank(monkeypatch):
         device_for(World(2, 4, 2), "cuda")
 
 
-def test_shares_of_a_global_batch():
-    """Rank r holds samples r, r + W, ...; its rows are their places among the samples that
-    decoded, and the parts add up to the whole batch however it divides."""
-    decoded = torch.tensor([True, True, False, True, True])  # sample 2 failed on rank 0
-    shares = [share_of(decoded, World(r, 2)) for r in range(2)]
-    assert [s.rows for s in shares] == [(0, 3), (1, 2)] and shares[0].drawn == 4
-    assert sum(s.weight for s in shares) / 2 == 1.0
-    assert slice_of(list("abcde"), World(1, 2)) == ["b", "d"]
-    left_out = share_of(torch.tensor([True, True]), World(2, 3))
-    assert left_out.rows == () and left_out.borrow().weight == 0.0
-    assert Share.whole(3) == Share((0, 1, 2), 3, 1.0)
+def test_lanes_of_a_world():
+    assert lane_count(0, World(1, 2)) == 2 and lane_count(4, World(1, 2)) == 4
+    with pytest.raises(ValueError, match="--lanes 3 does not share out evenly over 2 ranks"):
+        lane_count(3, World(0, 2))
+    assert list(held(World(1, 2), 6)) == [1, 3, 5] and list(held(World(0, 1), 2)) == [0, 1]
 
 
-def test_weighted_shares_average_to_the_one_process_gradient(reference, text_encoder):
-    """What DDP computes from the ranks' weighted losses, done by hand: the mean of the
-    ranks' gradients equals the gradient on the whole batch, for a batch of 3 over 2 ranks
-    and over 4 (one rank then borrows a sample at weight 0)."""
+def test_a_resume_on_ranks_that_do_not_divide_the_lanes_starts_their_earliest_epoch(caplog):
+    payload = {
+        "train": {"lanes": 2},
+        "positions": [{"epoch": 3, "batch": 5}, {"epoch": 2, "batch": 9}],
+    }
+    assert resumed(payload, World(0, 1)) == (2, [Position(3, 5), Position(2, 9)])
+    assert resumed(payload, World(0, 3)) == (3, [Position(2, 0)] * 3)
+    assert "exact resume needs a number of ranks that divides 2" in caplog.text
+    older = {"train": {}, "position": {"epoch": 1, "batch": 4}}  # saved before lanes
+    assert resumed(older, World()) == (1, [Position(1, 4)])
+
+
+def test_lanes_read_disjoint_shards_that_together_are_the_split(reference):
+    sizes, seed = buckets(32, 4), 3
+    whole = ShardStream(reference, "train", 4, sizes, seed)
+    lanes = [ShardStream(reference, "train", 4, sizes, seed, lane=i, lanes=2) for i in (0, 1)]
+    assert len(whole.shards) >= 2 and all(lane.by_shard for lane in lanes)
+    read = [set(lane.lane_shards(0)) for lane in lanes]
+    assert not read[0] & read[1] and read[0] | read[1] == set(whole.shards)
+    keys = [{raw["__key__"] for raw in lane.raw_samples(0)} for lane in lanes]
+    assert not keys[0] & keys[1]
+    assert keys[0] | keys[1] == {raw["__key__"] for raw in whole.raw_samples(0)}
+    assert [lane.lane_shards(1) for lane in lanes] != [lane.lane_shards(0) for lane in lanes]
+
+
+def test_more_lanes_than_shards_share_the_split_out_by_sample(reference):
+    sizes = buckets(32, 4)
+    count = len(ShardStream(reference, "train", 4, sizes, 0).shards) + 1
+    lanes = [
+        ShardStream(reference, "train", 4, sizes, 0, lane=i, lanes=count) for i in range(count)
+    ]
+    assert not any(lane.by_shard for lane in lanes)
+    keys = [[raw["__key__"] for raw in lane.raw_samples(0)] for lane in lanes]
+    every = [key for lane in keys for key in lane]
+    whole = {raw["__key__"] for raw in ShardStream(reference, "train", 4, sizes, 0).raw_samples(0)}
+    assert len(every) == len(set(every)) and set(every) == whole
+
+
+def test_lanes_weigh_their_losses_by_their_samples(reference, text_encoder):
+    """A step over a lane of 3 samples and a lane of 1 reports the mean over the 4, and
+    moves the network as the gradient of that mean."""
     stream = ShardStream(reference, "train", 4, buckets(32, 4), seed=0)
     size, raws = next((s, r) for s, r in stream.epoch_plan(0) if len(r) == 4)
-    lcus, _ = decode_batch(raws[:3], size)
-    model = trained_looking(dataclasses.replace(MICRO, text_dim=text_encoder.dim))
+    lcus, _ = decode_batch(raws, size)
+    enc = Encoders(text_encoder, PixelCodec())
+    spec = RunSpec(dataclasses.replace(MICRO, text_dim=text_encoder.dim))
+    settings = TrainConfig(drop_text=0.5, warmup=1)
+    cpu = torch.device("cpu")
+    parts = [lane_batch(enc, lcus[:3], size, cpu, (0,)), lane_batch(enc, lcus[3:], size, cpu, (1,))]
 
-    def gradient(items, share: Share | None = None) -> torch.Tensor:
-        cond = pack(items, size, text_encoder, PixelCodec())
-        x0 = torch.stack([lcu.target for lcu in items])
-        rows, drawn = (share.rows, share.drawn) if share else (None, None)
-        generator = torch.Generator().manual_seed(9)
-        loss = flow_loss(model, x0, cond, 0.5, generator, rows, drawn)
-        weight = share.weight if share else 1.0
-        model.zero_grad()
-        (loss * weight).backward()
-        return torch.cat([p.grad.flatten() for p in model.parameters()])
+    def alone(part: LaneBatch) -> float:
+        model = new_state(spec, settings, cpu).model
+        seed = derive_seed(settings.seed, "step", 0, *part.seed_parts)
+        with torch.no_grad():
+            return flow_loss(model, part.x0, part.cond, 0.5, torch.Generator().manual_seed(seed))
 
-    whole = gradient(lcus)
-    for size_ in (2, 4):
-        summed = torch.zeros_like(whole)
-        for rank in range(size_):
-            world = World(rank, size_)
-            share = share_of(torch.ones(3, dtype=torch.bool), world)
-            mine = slice_of(lcus, world)
-            if not mine:
-                mine, share = lcus[:1], share.borrow()
-            summed += gradient(mine, share)
-        torch.testing.assert_close(summed / size_, whole, rtol=1e-4, atol=1e-7)
+    state = new_state(spec, settings, cpu)
+    values = optimise_lanes(state, parts, settings, cpu)
+    expected = (3 * alone(parts[0]) + alone(parts[1])) / 4
+    assert values["loss"] == pytest.approx(float(expected), rel=1e-5)
+    assert state.step == 1

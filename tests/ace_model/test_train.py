@@ -30,7 +30,7 @@ def test_resume_gives_the_weights_of_a_straight_run(reference, tmp_path):
     straight = checkpoint.load(tmp_path / "straight")
     resumed = checkpoint.load(tmp_path / "stopped")
     assert straight["step"] == resumed["step"] == 8
-    assert straight["position"] == resumed["position"]
+    assert straight["positions"] == resumed["positions"]
     for part in ("model", "ema"):
         for name, tensor in straight[part].items():
             assert torch.equal(tensor, resumed[part][name]), f"{part}.{name} differs"
