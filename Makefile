@@ -65,10 +65,12 @@ bench: $(STAMP) $(VLLM_STAMP) bytecode
 
 # Every command on a corpus of 10k and of 100k samples: linear time, flat memory (about
 # 15 minutes on 2 cores); then mining 1M and 10M embeddings of 512-d in float16 (about 30
-# minutes, 13 GB of memory). docs/PERFORMANCE.md.
+# minutes, 13 GB of memory); then loading 1M and 10M stored embeddings as the mining step
+# does (about 15 minutes, 20 GB of disk while it runs). docs/PERFORMANCE.md.
 bench-scale: $(STAMP) bytecode
 	$(BIN)/python -m benchmark.perf.scale --sizes 10000 100000 --out data/bench/scale
 	$(BIN)/python -m benchmark.perf.mining_at_scale --out data/bench/mining
+	$(BIN)/python -m benchmark.perf.store_at_scale --out data/bench/store
 
 RUN ?= data/runs/tiny
 

@@ -89,8 +89,8 @@ def embed_missing(
     progress: bool = True,
 ) -> int:
     """Embed every ref the store lacks on `executor`; return how many were embedded now."""
-    known = store.known_ids()
-    missing = [r for r in refs if r.id not in known]
+    lacking = store.missing([r.id for r in refs])
+    missing = [r for r, lacks in zip(refs, lacking, strict=True) if lacks]
     if not missing:
         return 0
     batches = [missing[i : i + batch_size] for i in range(0, len(missing), batch_size)]
