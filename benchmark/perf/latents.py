@@ -21,6 +21,7 @@ from ace_model.encoders import TextEncoder, build_codec
 from ace_model.latents import precompute_latents
 from ace_model.train import Encoders, complete_spec, new_state, precomputed_latents, train_step
 from benchmark.perf.report import Result
+from dataengine.executors import InProcess
 from dataengine.sinks.latent_store import buckets
 from dataengine.sinks.layout import Layout
 
@@ -84,11 +85,22 @@ def steps_per_s(corpus: Path, vae: Path, resolution: int, batch: int, steps: int
     return steps / (time.perf_counter() - start)
 
 
-def measure(data: Path, work: Path, resolution: int = 128, batch: int = 8, steps: int = 4):
+def measure(
+    data: Path,
+    work: Path,
+    resolution: int = 128,
+    batch: int = 8,
+    steps: int = 4,
+    vae: Path | None = None,
+):
+    """Steps/s with and without precomputed latents, and the encoding rate; `vae` defaults
+    to one of Stable Diffusion's shape (random weights)."""
     corpus = one_train_shard(data, work / "latents-corpus")
-    vae = sd_shaped_vae(work / "sd-shaped-vae")
+    vae = vae or sd_shaped_vae(work / "sd-shaped-vae")
     patch = preset("small").model.patch
-    summary = precompute_latents(corpus, vae, resolution, patch, device="cpu", progress=False)
+    summary = precompute_latents(
+        corpus, vae, resolution, patch, InProcess(), device="cpu", progress=False
+    )
     cached = steps_per_s(corpus, vae, resolution, batch, steps, cached=True)
     fresh = steps_per_s(corpus, vae, resolution, batch, steps, cached=False)
     where = f"cpu, {torch.get_num_threads()} threads, {resolution} px, batch {batch}"

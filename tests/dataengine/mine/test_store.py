@@ -38,7 +38,7 @@ def test_load_from_many_parts_in_any_order(tmp_path):
         vectors = rng.standard_normal((len(ids), 8)).astype(np.float32)
         store.write(EmbeddedBatch(ids, vectors, ["ok"] * len(ids), [None] * len(ids)))
         stored.update({i: (v, "ok", None) for i, v in zip(ids, vectors, strict=True)})
-    asked = list(rng.choice(sorted(stored), 150)) + ["never-1", "never-2"]
+    asked = [*rng.choice(sorted(stored), 150), "never-1", "never-2"]
     got, status, error = store.load(asked, np.float16)
     assert got.dtype == np.float16 and got.shape == (len(asked), 8)
     for i, image_id in enumerate(asked):
