@@ -206,11 +206,8 @@ class ShardStream:
         ]
         if not self.by_shard:
             stages.append(every_nth(self.lane, self.lanes))
-        # one lane keeps the seed it always had, so that older runs resume exactly
-        mix = ("mix", epoch) if self.lanes == 1 else ("mix", epoch, self.lane)
-        stages.append(
-            wds.shuffle(self.buffer, initial=self.buffer, seed=derive_seed(self.seed, *mix))
-        )
+        mix = derive_seed(self.seed, "mix", epoch, *lane_seed_parts(self.lane, self.lanes))
+        stages.append(wds.shuffle(self.buffer, initial=self.buffer, seed=mix))
         return iter(wds.DataPipeline(*stages))
 
     def epoch_plan(self, epoch: int) -> Iterator[tuple[tuple[int, int], list[dict]]]:
@@ -227,6 +224,13 @@ class ShardStream:
             if handed == 0:
                 raise FileNotFoundError("the split's shards hold no sample to train on")
             epoch, skip = epoch + 1, 0
+
+
+def lane_seed_parts(lane: int, lanes: int) -> tuple:
+    """What a lane adds to the seeds of its shuffle and of its steps' draws: nothing when
+    there is one lane, so that a one-lane run draws as runs always did and older
+    checkpoints resume exactly."""
+    return () if lanes == 1 else (lane,)
 
 
 def every_nth(first: int, n: int):

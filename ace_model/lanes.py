@@ -37,11 +37,6 @@ def held(world: World, lanes: int) -> range:
     return range(world.rank, lanes, world.size)
 
 
-def step_seed_parts(lane: int, lanes: int) -> tuple:
-    """What a lane adds to a step's seed (nothing for a single lane, as runs always drew)."""
-    return () if lanes == 1 else (lane,)
-
-
 def saved_lanes(payload: dict) -> tuple[int, list[Position]]:
     """A checkpoint's lanes and where each stood (one lane for checkpoints without lanes)."""
     positions = payload.get("positions") or [payload["position"]]

@@ -31,7 +31,7 @@ from tqdm import tqdm
 from ace_model import checkpoint, distributed, lanes, sharding
 from ace_model.conditioning import Condition, codec_targets, pack
 from ace_model.config import CodecConfig, ModelConfig, RunSpec, TextConfig, TrainConfig, preset
-from ace_model.data import Position, ShardStream, decode_batch
+from ace_model.data import Position, ShardStream, decode_batch, lane_seed_parts
 from ace_model.distributed import World
 from ace_model.encoders import TextEncoder, build_codec
 from ace_model.flow import flow_loss
@@ -142,7 +142,7 @@ class LaneBatch:
 
     x0: torch.Tensor  # (B, C, h, w) targets
     cond: Condition
-    seed_parts: tuple = ()  # what the lane adds to the step's seed (lanes.step_seed_parts)
+    seed_parts: tuple = ()  # what the lane adds to the step's seed (data.lane_seed_parts)
 
     @property
     def samples(self) -> int:
@@ -421,10 +421,10 @@ def _step_on(run: Run, state: State, drawn: list[tuple[int, Any, list[dict]]], m
         meter.skipped(reasons, failed + samples)
         return False
     meter.skipped(reasons, failed)
-    seed_parts = [lanes.step_seed_parts(lane, run.settings.lanes) for lane, *_ in decoded]
+    count = run.settings.lanes
     parts = [
-        lane_batch(run.enc, lcus, size, run.device, extra)
-        for (_, size, lcus, _), extra in zip(decoded, seed_parts, strict=True)
+        lane_batch(run.enc, lcus, size, run.device, lane_seed_parts(lane, count))
+        for lane, size, lcus, _ in decoded
     ]
     values = optimise_lanes(state, parts, run.settings, run.device, samples, run.world.size)
     meter.add(values, samples)

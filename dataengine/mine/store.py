@@ -86,13 +86,14 @@ class EmbeddingStore:
         bounds = np.searchsorted(row[asked], stored.starts)
         for p, path in enumerate(stored.parts):
             mine = asked[bounds[p] : bounds[p + 1]]
-            if len(mine):
-                table = pq.read_table(path)
-                local = pa.array(row[mine] - stored.starts[p])
-                status[mine] = table["status"].take(local).to_numpy(zero_copy_only=False)
-                error[mine] = table["error"].take(local).to_numpy(zero_copy_only=False)
-                if stored.dims[p] == dim:  # else a part of failed rows: zero vectors
-                    vectors[mine] = _vectors(table, dim)[row[mine] - stored.starts[p]]
+            if not len(mine):
+                continue
+            table = pq.read_table(path, columns=["status", "error", "vector"])  # ids: read
+            local = row[mine] - stored.starts[p]
+            status[mine] = table["status"].take(local).to_numpy(zero_copy_only=False)
+            error[mine] = table["error"].take(local).to_numpy(zero_copy_only=False)
+            if stored.dims[p] == dim:  # else a part of failed rows: zero vectors
+                vectors[mine] = _vectors(table, dim)[local]
         return vectors, status.tolist(), error.tolist()
 
 
