@@ -232,11 +232,13 @@ def _launch_ranks(args) -> int:
         return _fail(f"--nproc-per-node is {args.nproc_per_node}; give 1 or more ranks")
     if "RANK" in os.environ or "WORLD_SIZE" in os.environ:
         return _fail("--nproc-per-node starts the ranks itself; under torchrun leave it out")
-    if args.lanes and args.lanes % args.nproc_per_node:  # before any rank starts
-        return _fail(
-            f"--lanes {args.lanes} does not share out evenly over {args.nproc_per_node} ranks; "
-            f"pass a multiple of {args.nproc_per_node}"
-        )
+    from ace_model.distributed import World
+    from ace_model.lanes import lane_count
+
+    try:  # the ranks would each refuse it; refuse it once, before any of them starts
+        lane_count(args.lanes or 0, World(0, args.nproc_per_node))
+    except ValueError as exc:
+        return _fail(str(exc))
     command = [
         sys.executable,
         "-m",
