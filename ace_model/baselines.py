@@ -1,10 +1,10 @@
 """Baselines the model must beat on the bench split.
 
-`identity` returns the current input unchanged (the last input frame). `classical` answers a
-task with the textbook OpenCV method for it where one exists (non-local-means denoising,
-Telea inpainting under the mask, Canny edges...), with fixed settings: the pair makers drew
-theirs at random, so the baseline does not know them. Tasks without a classical method have
-no classical baseline. Images are uint8 HxWx3; masks uint8 HxW, 255 = edit.
+`identity` returns the edited image unchanged (the first input frame, {image}). `classical`
+answers a task with the textbook OpenCV method for it where one exists (non-local-means
+denoising, Telea inpainting under the mask, Canny edges...), with fixed settings: the pair
+makers drew theirs at random, so the baseline does not know them. Tasks without a classical
+method have no classical baseline. Images are uint8 HxWx3; masks uint8 HxW, 255 = edit.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ import numpy as np
 
 
 def identity(frames: list[np.ndarray], masks: list[np.ndarray | None]) -> np.ndarray | None:
-    return frames[-1] if frames else None
+    """The edited image unchanged: the first input, the one the instruction calls {image}."""
+    return frames[0] if frames else None
 
 
 def _gray3(image: np.ndarray) -> np.ndarray:
@@ -60,23 +61,23 @@ def _quantize(image: np.ndarray, colours: int = 6) -> np.ndarray:
 
 def _single(op: Callable[[np.ndarray], np.ndarray]):
     def run(frames, masks):
-        return op(frames[-1])
+        return op(frames[0])
 
     return run
 
 
 def _inpaint(frames, masks):
-    if masks[-1] is None:
+    if masks[0] is None:
         return None
-    return cv2.inpaint(frames[-1], (masks[-1] > 127).astype(np.uint8), 3, cv2.INPAINT_TELEA)
+    return cv2.inpaint(frames[0], (masks[0] > 127).astype(np.uint8), 3, cv2.INPAINT_TELEA)
 
 
 def _composite(frames, masks):
     """Paste the masked region of the second input into the first: exact compositing."""
-    if len(frames) < 2 or masks[-1] is None:
+    if len(frames) < 2 or masks[1] is None:
         return None
-    alpha = (masks[-1].astype(np.float32) / 255.0)[:, :, None]
-    return np.rint(frames[-2] * (1 - alpha) + frames[-1] * alpha).astype(np.uint8)
+    alpha = (masks[1].astype(np.float32) / 255.0)[:, :, None]
+    return np.rint(frames[0] * (1 - alpha) + frames[1] * alpha).astype(np.uint8)
 
 
 def _denoise(image: np.ndarray) -> np.ndarray:

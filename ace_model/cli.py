@@ -120,8 +120,8 @@ def _add_edit(commands) -> None:
         "--keep-unmasked",
         action=argparse.BooleanOptionalAction,
         default=True,
-        help="with a mask on the last image, keep that image's pixels outside it "
-        "(default); --no-keep-unmasked where the mask marks a layer, not the edit",
+        help="with a mask on the edited image (the first --image), keep its pixels outside "
+        "the mask (default); --no-keep-unmasked where the mask marks a layer, not the edit",
     )
     _add_sampling(edit)
     edit.set_defaults(handler=_edit)
@@ -170,10 +170,10 @@ def _edit_error(args) -> str | None:
     """What of the edit's flags does not fit, before any file is read."""
     if len(args.mask) > len(args.image):
         return f"{len(args.mask)} --mask for {len(args.image)} --image; give one each"
-    if not args.keep_unmasked and len(args.mask) < max(len(args.image), 1):
+    if not args.keep_unmasked and not args.mask:
         return (
-            "--no-keep-unmasked acts on the mask of the last --image, which has none; "
-            "give each --image its --mask, or drop the flag"
+            "--no-keep-unmasked acts on the mask of the first --image, which has none; "
+            "give it a --mask, or drop the flag"
         )
     return _sampling_error(args)
 

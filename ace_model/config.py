@@ -17,6 +17,7 @@ from dataengine.schema import MAX_FRAMES as MAX_CONDITION_FRAMES  # src0 .. src8
 
 CODECS = ("pixel", "vae")
 PREDICTIONS = ("velocity", "anchored_x0")
+ANCHORS = ("edited", "last")
 TEXT_ENCODERS = ("minilm", "t5")
 
 
@@ -35,9 +36,13 @@ class ModelConfig:
     rope_theta: float = 10000.0
     aligned_heads: int = 1  # heads per block that start out looking at the same place
     # What the network's target tokens mean. "velocity": v = noise - x0. "anchored_x0": x0
-    # minus the last condition frame (zero without one); the velocity is derived from it, so
-    # an untrained network returns its input (the identity edit) and learns only the change.
+    # minus the anchor frame (zero without one); the velocity is derived from it, so an
+    # untrained network returns its input (the identity edit) and learns only the change.
     prediction: str = "velocity"
+    # The anchor frame. "edited": the current input the instruction calls {image}, the image
+    # being edited (a reference or a layer to merge comes after it). "last": the last
+    # condition frame, what checkpoints made before this field was added read.
+    anchor: str = "edited"
     # Times t' = s*t / (1 + (s-1)*t) in training and sampling (SD3's shift): s > 1 spends
     # more of both near t = 1, where an edit's layout is decided; 1 is the plain path.
     time_shift: float = 1.0
@@ -56,6 +61,8 @@ class ModelConfig:
             )
         if self.time_shift <= 0:
             raise ValueError(f"model.time_shift is {self.time_shift}; give a positive factor")
+        if self.anchor not in ANCHORS:
+            raise ValueError(f"model.anchor is {self.anchor!r}; choose one of {ANCHORS}")
         if self.prediction not in PREDICTIONS:
             raise ValueError(
                 f"model.prediction is {self.prediction!r}; choose one of {PREDICTIONS}"
@@ -252,8 +259,9 @@ class RunSpec:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> RunSpec:
+        model = {"anchor": "last", **values["model"]}  # saved before there was a choice
         return cls(
-            model=from_dict(ModelConfig, values["model"]),
+            model=from_dict(ModelConfig, model),
             codec=from_dict(CodecConfig, values["codec"]),
             text=from_dict(TextConfig, values["text"]),
         )

@@ -4,9 +4,10 @@ metrics when a CLIP folder is given; a report (markdown + JSON) and a strip of e
 
 Whole-image metrics reward copying the input on edits that change little, so each sample is
 also measured edit-aware: inside the changed region (the edit mask, or where the target
-differs from the last input) and in the kept region (the rest). The headline counts the
-tasks where the model beats the identity inside the changed region while keeping the kept
-region within KEPT_TOLERANCE.
+differs from the edited image, the input the instruction calls {image}) and in the kept
+region (the rest). The headline counts the tasks where the model beats the identity inside
+the changed region while keeping the kept region within KEPT_TOLERANCE. The model is judged
+on what `ace model edit` returns: with an edit mask, its pixels inside it only.
 
 REPORT/report.md, REPORT/report.json, REPORT/samples.jsonl (one line per sample),
 REPORT/examples.png (per row: the inputs, the model's output, the target).
@@ -35,7 +36,7 @@ from ace_model.metrics import (
     image_metrics,
 )
 from ace_model.report import Example, write_report
-from ace_model.sample import Sampler
+from ace_model.sample import Sampler, paste_unmasked
 from dataengine.corpus.read import corpus_folder
 from dataengine.schema import SPLITS
 from dataengine.sinks.layout import Layout
@@ -103,12 +104,27 @@ def score_sample(lcu: LCU, output: np.ndarray, clip) -> dict[str, Any]:
     return row
 
 
+def edited_mask_role(lcu: LCU) -> str:
+    """What the edited image's mask marks (schema.MASK_ROLES); "edit" without an input. The
+    edited image is the first current input, the one the instruction calls {image}."""
+    inputs = [f for f in lcu.meta["frames"] if f["role"] == "input"]
+    return inputs[0].get("mask_role", "edit") if inputs else "edit"
+
+
+def delivered(lcu: LCU, output: np.ndarray) -> np.ndarray:
+    """What `ace model edit` hands the user for this request: where the edited image's mask
+    marks the region to edit, the network's pixels inside it and the image's own outside."""
+    frames, masks, _ = lcu_arrays(lcu)
+    if not frames or masks[0] is None or edited_mask_role(lcu) != "edit":
+        return output
+    return paste_unmasked(output, frames[0], masks[0])
+
+
 def edit_row(lcu: LCU, frames, masks, target, outputs: dict) -> dict[str, Any] | None:
     """The changed and kept regions' metrics of each output (None for a sample with no input
     to compare with, or no change large enough to measure)."""
-    inputs = [f for f in lcu.meta["frames"] if f["role"] == "input"]
-    role = inputs[-1].get("mask_role", "edit") if inputs else "edit"
-    region = changed_region(frames[-1] if frames else None, masks[-1] if masks else None,
+    role = edited_mask_role(lcu)
+    region = changed_region(frames[0] if frames else None, masks[0] if masks else None,
                             role, target)  # fmt: skip
     if region is None or region.mean() < MIN_REGION:
         return None
@@ -148,7 +164,7 @@ def evaluate(
                 continue
             images = sampler.generate(lcus, size, settings.steps, settings.guidance, settings.seed)
             for lcu, image in zip(lcus, images, strict=True):
-                output = tensor_rgb(image)
+                output = delivered(lcu, tensor_rgb(image))
                 row = score_sample(lcu, output, clip)
                 lines.write(json.dumps(row) + "\n")
                 rows.append(_summary_row(row))

@@ -17,6 +17,7 @@ import torch
 from torch import Tensor
 
 from ace_model.conditioning import Condition
+from ace_model.config import ModelConfig
 from ace_model.model import LCUDiT, anchor_frame, patchify
 
 
@@ -69,7 +70,7 @@ def flow_loss(
     draws = draw_step(x0.shape, config.time_shift, drop_p, generator)
     noise, t, drop = (d.to(x0.device) for d in draws)
     pred = model(interpolate(x0, noise, t), t, cond, drop)  # (B, N, token_out)
-    goal = training_goal(config.prediction, x0, noise, cond)
+    goal = training_goal(config, x0, noise, cond)
     goal = patchify(goal[:, None], config.patch)[:, 0]  # (B, T, token_out)
     mask = target_token_mask(pred, goal.shape[1])
     full = torch.zeros_like(pred)
@@ -77,12 +78,12 @@ def flow_loss(
     return masked_mse(pred, full, mask)
 
 
-def training_goal(prediction: str, x0: Tensor, noise: Tensor, cond: Condition) -> Tensor:
+def training_goal(config: ModelConfig, x0: Tensor, noise: Tensor, cond: Condition) -> Tensor:
     """What the network should return on the target: the velocity, or the change from the
     anchor frame (the loss is then the error in x0: the velocity's, times t)."""
-    if prediction == "velocity":
+    if config.prediction == "velocity":
         return noise - x0
-    return x0 - anchor_frame(cond).to(x0.dtype)
+    return x0 - anchor_frame(cond, config.anchor).to(x0.dtype)
 
 
 def draw_step(

@@ -46,15 +46,15 @@ MIN_REGION = 0.002  # a region of fewer pixels (of the image) has nothing to say
 
 
 def changed_region(
-    last_input: np.ndarray | None, mask: np.ndarray | None, mask_role: str, target: np.ndarray
+    edited: np.ndarray | None, mask: np.ndarray | None, mask_role: str, target: np.ndarray
 ) -> np.ndarray | None:
-    """Where the edit is: the last input's mask when it is the region to edit, else where
-    the target differs from the last input (bool HxW); None without an input to compare."""
+    """Where the edit is: the edited image's mask when it is the region to edit, else where
+    the target differs from the edited image (bool HxW); None without an input to compare."""
     if mask is not None and mask_role == "edit":
         return mask > 127
-    if last_input is None or last_input.shape != target.shape:
+    if edited is None or edited.shape != target.shape:
         return None
-    moved = np.abs(target.astype(np.int16) - last_input.astype(np.int16)).max(axis=2)
+    moved = np.abs(target.astype(np.int16) - edited.astype(np.int16)).max(axis=2)
     import cv2
 
     changed = cv2.morphologyEx(  # isolated noise pixels are not an edit

@@ -215,7 +215,7 @@ class LCUDiT(nn.Module):
         out = unpatchify(tokens[:, -rows * cols :], self.config.patch, rows, cols)
         if self.config.prediction == "velocity":
             return out
-        x0 = anchor_frame(cond).to(out.dtype) + out
+        x0 = anchor_frame(cond, self.config.anchor).to(out.dtype) + out
         # x_t = (1 - t) x0 + t noise  =>  v = noise - x0 = (x_t - x0) / t
         return (x_t - x0) / t.clamp(min=MIN_T)[:, None, None, None]
 
@@ -223,16 +223,22 @@ class LCUDiT(nn.Module):
 MIN_T = 1e-3  # the sampler never asks for t = 0; this only guards the division
 
 
-def anchor_frame(cond: Condition) -> Tensor:
-    """The image channels of each sample's last real condition frame, zeros for a sample
-    without one: (B, C, h, w). Frames are packed from the front, so it is frame n - 1."""
+def anchor_frame(cond: Condition, anchor: str) -> Tensor:
+    """The image channels of each sample's anchor frame (ModelConfig.anchor), zeros for a
+    sample without one: (B, C, h, w). Frames are packed from the front, so the last is
+    frame n - 1, and the edited image is the first whose role is "input"."""
     frames = cond.frames[:, :, :-1]  # drop the mask channel
     b, _, c, h, w = frames.shape
     if frames.shape[1] == 0:
         return frames.new_zeros(b, c, h, w)
-    count = cond.frame_valid.sum(dim=1)  # (B,)
-    last = frames[torch.arange(b, device=frames.device), (count - 1).clamp(min=0)]
-    return last * (count > 0)[:, None, None, None]
+    if anchor == "last":
+        count = cond.frame_valid.sum(dim=1)  # (B,)
+        index, present = (count - 1).clamp(min=0), count > 0
+    else:
+        inputs = (cond.frame_role[:, :-1] == ROLE_IDS["input"]) & cond.frame_valid
+        index, present = inputs.int().argmax(dim=1), inputs.any(dim=1)
+    chosen = frames[torch.arange(b, device=frames.device), index]
+    return chosen * present[:, None, None, None]
 
 
 # ============================================================================================

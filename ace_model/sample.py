@@ -68,20 +68,19 @@ class Sampler:
         instruction naming it {image}). Returns uint8 RGB at the first image's size (the
         model works at its training resolution; the result is scaled up to it).
 
-        keep_unmasked: when the last image has a mask, the result keeps that image's own
-        pixels outside it, at full resolution, and takes the network's only inside it.
-        Turn it off where the mask marks something else than the region to edit (a layer
-        to extract: docs/FORMAT.md)."""
+        keep_unmasked: when the edited image (the first, {image}) has a mask, the result
+        keeps that image's own pixels outside it, at full resolution, and takes the
+        network's only inside it. Turn it off where the mask marks something else than the
+        region to edit (a layer to extract: docs/FORMAT.md)."""
         first = images[0] if images else (history[0][0] if history else None)
         h, w = first.shape[:2] if first is not None else (self.train.resolution,) * 2
         size = nearest_bucket(h, w, self.sizes)
         lcu = request_lcu(images, instruction, masks, history, size)
         text_plan(lcu)  # a placeholder naming a missing image fails here, with its name
-        edited_has_mask = bool(images) and len(masks) == len(images)
-        mask = masks[-1] if keep_unmasked and edited_has_mask else None
+        mask = masks[0] if keep_unmasked and images and masks else None
         made = self.generate([lcu], size, steps, guidance, seed)
         out = cv2.resize(tensor_rgb(made[0]), (w, h), interpolation=cv2.INTER_CUBIC)
-        return out if mask is None else paste_unmasked(out, images[-1], mask)
+        return out if mask is None else paste_unmasked(out, images[0], mask)
 
 
 def paste_unmasked(out: np.ndarray, image: np.ndarray, mask: np.ndarray) -> np.ndarray:

@@ -62,7 +62,6 @@ class Conversation:
             "instruction": instruction,
             "masks": [mask] if mask is not None else [],
             "history": self.history(),
-            "keep_unmasked": mask is not None and len(inputs) == 1,
         }
 
     def history(self) -> list[tuple[np.ndarray, str]]:

@@ -83,7 +83,8 @@ def test_edit_with_mask_and_history(cli_run, tmp_path, capsys):
 
 def test_a_masked_edit_keeps_the_rest_of_the_image_at_full_resolution(cli_run, tmp_path):
     """The model works at 32 px; outside the mask the result is the input's own pixels,
-    inside it the model's. --no-keep-unmasked leaves the whole image to the model."""
+    inside it the model's, also with a reference image after it. --no-keep-unmasked leaves
+    the whole image to the model."""
     rng = np.random.default_rng(0)
     pixels = rng.integers(0, 256, (48, 64, 3), dtype=np.uint8)
     mask = np.zeros((48, 64), np.uint8)
@@ -101,8 +102,11 @@ def test_a_masked_edit_keeps_the_rest_of_the_image_at_full_resolution(cli_run, t
             return np.asarray(result).astype(int)
 
     kept, free = edited(), edited("--no-keep-unmasked")
+    Image.fromarray(255 - pixels).save(tmp_path / "reference.png")
+    referenced = edited("--image", str(tmp_path / "reference.png"))  # the mask is {image}'s
     outside = mask == 0
     assert (kept[outside] == pixels[outside]).all()
+    assert (referenced[outside] == pixels[outside]).all()
     assert np.abs(free[outside] - pixels[outside]).mean() > 20
     assert np.abs(kept[mask == 255] - pixels[mask == 255]).mean() > 20
 
@@ -123,7 +127,7 @@ def test_a_masked_edit_keeps_the_rest_of_the_image_at_full_resolution(cli_run, t
         (
             ["--image", "IMAGE", "--instruction", "x", "--no-keep-unmasked"],
             True,
-            "--no-keep-unmasked acts on the mask of the last --image, which has none",
+            "--no-keep-unmasked acts on the mask of the first --image, which has none",
         ),
     ],
 )

@@ -66,6 +66,7 @@ def test_classical_baselines_do_their_job():
     assert np.array_equal(merged[hole == 0], image[hole == 0])
     assert baselines.classical("colorization", [image], [None]) == ("", None)
     assert baselines.identity([], []) is None
+    assert baselines.identity([image, second], [None, hole]) is image  # {image}, not {image1}
 
 
 def test_bench_report(reference, micro_run, tmp_path):
@@ -94,6 +95,10 @@ def test_bench_report(reference, micro_run, tmp_path):
     inpainting = report["tasks"]["inpainting"]["edit"]
     assert inpainting["identity"]["kept"]["l1"] < 0.02  # the identity keeps what it must
     assert inpainting["identity"]["changed"]["l1"] > inpainting["identity"]["kept"]["l1"]
+    # judged as `edit` returns it: the image's own pixels outside the mask
+    assert inpainting["model"]["kept"]["l1"] == pytest.approx(
+        inpainting["identity"]["kept"]["l1"], abs=0.01
+    )
     assert f"on **{head['tasks']} of {head['of']}** tasks that have a changed region" in table
     with Image.open(out / "examples.png") as strip:
         assert strip.height == 3 * (16 + 128 + 18 + 4)  # three rows: labels, tiles, caption

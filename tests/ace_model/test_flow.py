@@ -58,9 +58,12 @@ def test_guidance_mixes_conditional_and_unconditional(text_encoder):
     assert not torch.allclose(v_cond, v_uncond)
 
 
-def test_untrained_anchored_model_returns_its_input(text_encoder):
-    """anchored_x0: with the output layer at zero the sampler lands on the last condition
-    frame (the identity edit), and on zeros for a sample without one."""
+@pytest.mark.parametrize(("anchor", "frame"), [("edited", 1), ("last", 2)])
+def test_untrained_anchored_model_returns_its_anchor(text_encoder, anchor, frame):
+    """anchored_x0: with the output layer at zero the sampler lands on the anchor frame (the
+    identity edit): the image the instruction calls {image}, after the history and before
+    the reference, or (checkpoints from before the choice) the last frame; on zeros for a
+    sample without one."""
     import dataclasses
 
     from ace_model.flow import euler_sample
@@ -68,11 +71,11 @@ def test_untrained_anchored_model_returns_its_input(text_encoder):
     from tests.builders import MICRO
 
     torch.manual_seed(0)
-    model = LCUDiT(dataclasses.replace(MICRO, prediction="anchored_x0")).eval()
-    edit = pack([lcu(2, instruction="Swap {image} and {image1}.", seed=3)], (16, 16),
-                text_encoder, PixelCodec())  # fmt: skip
+    model = LCUDiT(dataclasses.replace(MICRO, prediction="anchored_x0", anchor=anchor)).eval()
+    edit = pack([lcu(2, history=["Draw {image}."], instruction="Put {image1} on {image}.",
+                     seed=3)], (16, 16), text_encoder, PixelCodec())  # fmt: skip
     out = euler_sample(model, edit, (1, 3, 16, 16), steps=5)
-    torch.testing.assert_close(out, edit.frames[:, 1, :3], atol=1e-5, rtol=0)
+    torch.testing.assert_close(out, edit.frames[:, frame, :3], atol=1e-5, rtol=0)
     blank = pack([lcu(0, instruction="A red circle.", seed=4)], (16, 16), text_encoder,
                  PixelCodec())  # fmt: skip
     assert euler_sample(model, blank, (1, 3, 16, 16), steps=5).abs().max() < 1e-5
@@ -103,6 +106,8 @@ def test_unknown_prediction_names_the_choices():
 
     with pytest.raises(ValueError, match=r"model\.prediction is 'x0'.*anchored_x0"):
         ModelConfig(prediction="x0")
+    with pytest.raises(ValueError, match=r"model\.anchor is 'first'.*'edited', 'last'"):
+        ModelConfig(anchor="first")
 
 
 @pytest.mark.parametrize("steps", [0, -1])
