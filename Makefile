@@ -79,8 +79,8 @@ train: $(STAMP)
 	$(BIN)/ace model train --data $(OUT) --preset tiny --out $(RUN) --resume
 
 # Evaluate the newest checkpoint on the bench split: $(RUN)/eval/report.md, examples.png.
-# Classifier-free guidance 2 (GUIDANCE=1 turns it off).
-GUIDANCE ?= 2
+# Classifier-free guidance 3 (GUIDANCE=1 turns it off; docs/MODEL.md compares 2 and 3).
+GUIDANCE ?= 3
 eval: $(STAMP)
 	$(BIN)/ace model eval --ckpt $(RUN) --data $(OUT) --out $(RUN)/eval --guidance $(GUIDANCE)
 
@@ -93,7 +93,7 @@ ablation: $(STAMP)
 	test -f $(OUT)/run.json || $(MAKE) data
 	test -f $(OUT)-damaged/run.json || $(BIN)/ace data damage $(OUT) --out $(OUT)-damaged --swap-targets
 	$(BIN)/ace -q model ablate --data $(OUT) --data $(OUT)-damaged --name default --name damaged \
-		--preset tiny --steps $(ABLATION_STEPS) --seeds 0 1 --out $(ABLATION)
+		--preset tiny --steps $(ABLATION_STEPS) --seeds 0 1 --guidance $(GUIDANCE) --out $(ABLATION)
 
 # docs/TASKS.md and its example strips, from the registered pair makers.
 docs: $(STAMP)

@@ -35,7 +35,7 @@ class AblationSettings:
     steps: int | None = None  # the preset's when None
     seeds: tuple[int, ...] = (0, 1)
     eval_steps: int = 20
-    guidance: float = 2.0
+    guidance: float = 3.0
     bench: str | None = None  # the corpus whose bench split judges every run (the first's)
     names: tuple[str, ...] = field(default_factory=tuple)  # one per corpus (folder names)
 

@@ -26,7 +26,7 @@ def add_command(commands) -> None:
     ablation.add_argument("--steps", type=int, help="steps per run (default: the preset's)")
     ablation.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     ablation.add_argument("--eval-steps", type=int, default=20, help="Euler steps per sample")
-    ablation.add_argument("--guidance", type=float, default=2.0)
+    ablation.add_argument("--guidance", type=float, default=3.0)
     ablation.add_argument("--bench", help="the corpus whose bench split judges (the first's)")
     ablation.add_argument("--out", type=Path, required=True, help="the ablation's folder")
     ablation.set_defaults(handler=_run)  # fmt: skip

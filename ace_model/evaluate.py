@@ -316,8 +316,14 @@ def summarize(rows: list[dict], skipped: int) -> dict[str, Any]:
 
 
 def edit_headline(tasks: dict[str, dict]) -> dict[str, Any]:
-    """The tasks with a changed region where the model wins inside it and keeps the rest."""
+    """The tasks with a changed region where the model wins inside it and keeps the rest;
+    apart, the tasks where it beats the identity inside, and the kept region's L1 averaged
+    over the tasks that have one (per who)."""
     judged = {name: t["edit"] for name, t in tasks.items() if t["edit"] and "win" in t["edit"]}
     wins = sorted(name for name, e in judged.items() if e["win"])
+    inside = sum(bool(e["beats_identity_inside"]) for e in judged.values())
+    kept = {who: [e[who]["kept"]["l1"] for e in judged.values() if e[who]["kept"]]
+            for who in ("model", "identity")}  # fmt: skip
+    kept_l1 = {who: float(np.mean(v)) if v else None for who, v in kept.items()}
     return {"tasks": len(wins), "of": len(judged), "kept_tolerance": KEPT_TOLERANCE,
-            "winning": wins}  # fmt: skip
+            "winning": wins, "inside": inside, "kept_l1": kept_l1}  # fmt: skip

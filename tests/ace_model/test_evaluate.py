@@ -91,7 +91,11 @@ def test_bench_report(reference, micro_run, tmp_path):
     head = report["edit_aware"]  # inpainting's mask and grayscale's change are regions
     judged = [t for t, s in report["tasks"].items() if s["edit"] and "win" in s["edit"]]
     assert {"inpainting", "grayscale"} <= set(judged) and head["of"] == len(judged)
-    assert head["tasks"] == len(head["winning"]) <= head["of"]
+    assert head["tasks"] == len(head["winning"]) <= head["inside"] <= head["of"]
+    inside = sum(report["tasks"][t]["edit"]["beats_identity_inside"] for t in judged)
+    kept = [report["tasks"][t]["edit"]["model"]["kept"] for t in judged]
+    assert head["inside"] == inside
+    assert head["kept_l1"]["model"] == pytest.approx(np.mean([k["l1"] for k in kept if k]))
     inpainting = report["tasks"]["inpainting"]["edit"]
     assert inpainting["identity"]["kept"]["l1"] < 0.02  # the identity keeps what it must
     assert inpainting["identity"]["changed"]["l1"] > inpainting["identity"]["kept"]["l1"]
@@ -100,6 +104,7 @@ def test_bench_report(reference, micro_run, tmp_path):
         inpainting["identity"]["kept"]["l1"], abs=0.01
     )
     assert f"on **{head['tasks']} of {head['of']}** tasks that have a changed region" in table
+    assert f"beats the identity on {head['inside']} of {head['of']}." in table
     with Image.open(out / "examples.png") as strip:
         assert strip.height == 3 * (16 + 128 + 18 + 4)  # three rows: labels, tiles, caption
 
