@@ -118,7 +118,7 @@ def edit_section(report: dict[str, Any]) -> list[str]:
         f"The model beats the identity inside the changed region while keeping the kept "
         f"region within L1 {head['kept_tolerance']} on **{head['tasks']} of {head['of']}** "
         "tasks that have a changed region (the edit mask, or where the target differs from "
-        "the input).",
+        "the image being edited).",
         "",
         *_inside_and_kept(head),
         "Changed: L1 and PSNR inside the edit, model / identity / classical. Kept: L1, PSNR "
