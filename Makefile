@@ -86,7 +86,7 @@ eval: $(STAMP)
 
 # Did the data help? The tiny preset on the default corpus and on a copy whose train targets
 # were swapped within each task, two seeds each, judged on the same bench split: the damaged
-# corpus must come out worse beyond the seeds' spread (docs/MODEL.md). About 20 CPU minutes.
+# corpus must come out worse beyond the seeds' spread (docs/MODEL.md). About 18 CPU minutes.
 ABLATION ?= data/ablation
 ABLATION_STEPS ?= 300
 ablation: $(STAMP)
