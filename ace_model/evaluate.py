@@ -21,7 +21,7 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -36,7 +36,7 @@ from ace_model.metrics import (
     image_metrics,
 )
 from ace_model.report import Example, write_report
-from ace_model.sample import Sampler, paste_unmasked
+from ace_model.sample import Sampler, keep_outside_mask
 from dataengine.corpus.read import corpus_folder
 from dataengine.schema import SPLITS
 from dataengine.sinks.layout import Layout
@@ -63,8 +63,16 @@ class EvalSettings:
             raise ValueError(f"steps is {self.steps}; give at least 1 Euler step")
 
 
-def lcu_arrays(lcu: LCU) -> tuple[list[np.ndarray], list[np.ndarray | None], np.ndarray]:
-    """The current inputs and their masks (uint8), and the target, at the model's size."""
+class SampleArrays(NamedTuple):
+    """A sample's current inputs and their masks (uint8), and its target, at the model's
+    size."""
+
+    frames: list[np.ndarray]
+    masks: list[np.ndarray | None]
+    target: np.ndarray
+
+
+def lcu_arrays(lcu: LCU) -> SampleArrays:
     inputs = [f for f, role in enumerate(lcu.roles) if role == "input"]
     frames = [tensor_rgb(lcu.images[f]) for f in inputs]
     masks = [
@@ -73,16 +81,16 @@ def lcu_arrays(lcu: LCU) -> tuple[list[np.ndarray], list[np.ndarray | None], np.
         else (lcu.masks[f][0].numpy() * 255).round().astype(np.uint8)
         for f in inputs
     ]
-    return frames, masks, tensor_rgb(lcu.target)
+    return SampleArrays(frames, masks, tensor_rgb(lcu.target))
 
 
-def score_sample(lcu: LCU, output: np.ndarray, clip) -> dict[str, Any]:
+def score_sample(lcu: LCU, arrays: SampleArrays, output: np.ndarray, clip) -> dict[str, Any]:
     """Every number for one sample: model, identity, classical, shapes, CLIP.
 
     The shapes-world score is kept where the target scene is known and the reader gets
     every cell of the target itself right: edge maps, grey or restyled targets are not the
     scene in its own colours, so there is nothing to read back there."""
-    frames, masks, target = lcu_arrays(lcu)
+    frames, masks, target = arrays
     task = lcu.meta["task"]
     row: dict[str, Any] = {"key": lcu.key, "task": task, "category": lcu.meta["category"]}
     row["model"] = image_metrics(output, target)
@@ -109,15 +117,6 @@ def edited_mask_role(lcu: LCU) -> str:
     edited image is the first current input, the one the instruction calls {image}."""
     inputs = [f for f in lcu.meta["frames"] if f["role"] == "input"]
     return inputs[0].get("mask_role", "edit") if inputs else "edit"
-
-
-def delivered(lcu: LCU, output: np.ndarray) -> np.ndarray:
-    """What `ace model edit` hands the user for this request: where the edited image's mask
-    marks the region to edit, the network's pixels inside it and the image's own outside."""
-    frames, masks, _ = lcu_arrays(lcu)
-    if not frames or masks[0] is None or edited_mask_role(lcu) != "edit":
-        return output
-    return paste_unmasked(output, frames[0], masks[0])
 
 
 def edit_row(lcu: LCU, frames, masks, target, outputs: dict) -> dict[str, Any] | None:
@@ -164,8 +163,11 @@ def evaluate(
                 continue
             images = sampler.generate(lcus, size, settings.steps, settings.guidance, settings.seed)
             for lcu, image in zip(lcus, images, strict=True):
-                output = delivered(lcu, tensor_rgb(image))
-                row = score_sample(lcu, output, clip)
+                arrays = lcu_arrays(lcu)
+                # judged as `edit` returns it: an edit mask keeps the input outside it
+                keep = edited_mask_role(lcu) == "edit"
+                output = keep_outside_mask(tensor_rgb(image), arrays.frames, arrays.masks, keep)
+                row = score_sample(lcu, arrays, output, clip)
                 lines.write(json.dumps(row) + "\n")
                 rows.append(_summary_row(row))
                 _keep_example(strips, lcu, output, settings.examples)

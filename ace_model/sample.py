@@ -77,10 +77,18 @@ class Sampler:
         size = nearest_bucket(h, w, self.sizes)
         lcu = request_lcu(images, instruction, masks, history, size)
         text_plan(lcu)  # a placeholder naming a missing image fails here, with its name
-        mask = masks[0] if keep_unmasked and images and masks else None
         made = self.generate([lcu], size, steps, guidance, seed)
         out = cv2.resize(tensor_rgb(made[0]), (w, h), interpolation=cv2.INTER_CUBIC)
-        return out if mask is None else paste_unmasked(out, images[0], mask)
+        return keep_outside_mask(out, images, masks, keep_unmasked)
+
+
+def keep_outside_mask(
+    out: np.ndarray, images: Sequence[np.ndarray], masks: Sequence[np.ndarray | None], keep: bool
+) -> np.ndarray:
+    """What `edit` returns of the network's image `out`: with `keep` and a mask on the edited
+    image (the first), that image's own pixels outside the mask; else `out` as it is."""
+    mask = masks[0] if keep and images and masks else None
+    return out if mask is None else paste_unmasked(out, images[0], mask)
 
 
 def paste_unmasked(out: np.ndarray, image: np.ndarray, mask: np.ndarray) -> np.ndarray:

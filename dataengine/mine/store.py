@@ -88,7 +88,7 @@ class EmbeddingStore:
             mine = asked[bounds[p] : bounds[p + 1]]
             if not len(mine):
                 continue
-            table = pq.read_table(path, columns=["status", "error", "vector"])  # ids: read
+            table = pq.read_table(path, columns=["status", "error", "vector"])  # ids: read above
             local = row[mine] - stored.starts[p]
             status[mine] = table["status"].take(local).to_numpy(zero_copy_only=False)
             error[mine] = table["error"].take(local).to_numpy(zero_copy_only=False)
